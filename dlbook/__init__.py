@@ -1,0 +1,13 @@
+"""dlbook: the runnable, tested companion to Chapter 1 of *Deep Reinforcement Learning*.
+
+Importing ``dlbook`` itself is cheap and does not import TensorFlow, so ``dlbook --help`` and
+``dlbook list`` stay fast. Modules that use TensorLayer (``dlbook.models``, ``dlbook.data``,
+``dlbook.utils``, ...) import it through :mod:`dlbook.compat`, which applies the fixes that make
+TensorLayer 2.2.5 work on TensorFlow 2.21 / Keras 3 / numpy 2 / h5py 3 before anything uses it.
+"""
+import os as _os
+
+# Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"

@@ -1,0 +1,146 @@
+"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``.
+
+TensorFlow is imported only by the section that runs, so ``dlbook --help`` and ``dlbook list``
+answer well under a second. A section is a module ``chapters.ch01.<name>`` with a
+``main(argv) -> int`` function; it counts as implemented once that module exists.
+"""
+import importlib
+import importlib.util
+import sys
+
+from dlbook import __version__
+from dlbook.errors import DlbookError, UsageError
+
+# (section, module under chapters.ch01, title) in book order.
+SECTIONS = [
+    ("1.2", "s1_02_perceptron", "Perceptron: dense layer, bias and decision boundary"),
+    ("1.3", "s1_03_logic_gates", "Multilayer perceptron: logic gates and XOR"),
+    ("1.4", "s1_04_activations", "Activation functions"),
+    ("1.5", "s1_05_losses", "Loss functions"),
+    ("1.6", "s1_06_optimization", "Optimization: backprop, SGD, Adam, validation"),
+    ("1.7", "s1_07_regularization", "Regularization"),
+    ("1.8", "s1_08_cnn", "Convolutional neural networks"),
+    ("1.9", "s1_09_rnn", "Recurrent neural networks"),
+    ("1.10.1", "s1_10_1_tensors", "Tensors and tf.GradientTape (Listings 1.1, 1.2)"),
+    ("1.10.2", "s1_10_2_models", "Static and dynamic models (Listings 1.3, 1.4)"),
+    ("1.10.3", "s1_10_3_lambda", "Lambda layers"),
+    ("1.10.4", "s1_10_4_mnist_mlp", "MLP on MNIST"),
+    ("1.10.5", "s1_10_5_cifar10_cnn", "BatchNorm CNN on CIFAR-10"),
+    ("1.10.6", "s1_10_6_chatbot", "GRU Seq2seq chatbot"),
+]
+SECTION_MODULES = {section: f"chapters.ch01.{module}" for section, module, _ in SECTIONS}
+
+USAGE = f"""usage: dlbook [--version] [--debug] <command> [options]
+
+The runnable companion to Chapter 1, "Introduction to Deep Learning" (dlbook {__version__}).
+
+commands:
+  list                      every section of the chapter and whether it is implemented
+  run SECTION [options]     run one section, e.g. 'dlbook run 1.10.4 --epochs 1'
+                            ('dlbook run SECTION --help' lists its options)
+  figures [--out DIR]       regenerate the chapter's computed figures as PNG files
+  chat --checkpoint DIR     talk to a trained 1.10.6 chatbot ('dlbook chat --help')
+
+options:
+  --debug                   show full tracebacks for errors
+  --version                 print the version and exit
+"""
+
+
+def is_implemented(section):
+    """True when the section's module exists (checked without importing it)."""
+    try:
+        return importlib.util.find_spec(SECTION_MODULES[section]) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def cmd_list():
+    width = max(len(s) for s, _, _ in SECTIONS)
+    for section, _, title in SECTIONS:
+        state = "implemented" if is_implemented(section) else "not yet"
+        print(f"  {section:<{width}}  {title:<52}  {state}")
+    return 0
+
+
+def _call(module_name, func_name, argv):
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UsageError(f"'{module_name}' is not implemented yet (see 'dlbook list')") from None
+        raise
+    return getattr(module, func_name)(argv)
+
+
+def cmd_run(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: dlbook run SECTION [options]   (sections: "
+              + ", ".join(s for s, _, _ in SECTIONS) + ")")
+        return 0
+    section, rest = argv[0], argv[1:]
+    if section not in SECTION_MODULES:
+        raise UsageError(f"unknown section '{section}'; known sections: "
+                         + ", ".join(s for s, _, _ in SECTIONS) + " (see 'dlbook list')")
+    if not is_implemented(section):
+        raise UsageError(f"section {section} is not implemented yet (see 'dlbook list')")
+    return _call(SECTION_MODULES[section], "main", rest)
+
+
+COMMANDS = {
+    "list": lambda argv: cmd_list(),
+    "run": cmd_run,
+    "figures": lambda argv: _call("dlbook.plots", "main", argv),
+    "chat": lambda argv: _call("chapters.ch01.s1_10_6_chatbot", "chat_main", argv),
+}
+
+
+def guarded(func, argv):
+    """Call ``func(argv)``; user errors become one line on stderr (a traceback with --debug).
+
+    Returns the exit code: 0 ok, 1 a user error (data, shapes, checkpoints), 2 a usage error,
+    130 interrupted.
+    """
+    debug = "--debug" in argv
+    try:
+        return int(func(argv) or 0)
+    except DlbookError as exc:
+        if debug:
+            raise
+        print(f"dlbook: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("dlbook: interrupted", file=sys.stderr)
+        return 130
+
+
+def run_section(main_func):
+    """``python -m chapters.ch01.<module>`` entry: run ``main_func`` with the CLI's error handling."""
+    sys.exit(guarded(main_func, sys.argv[1:]))
+
+
+def _dispatch(argv):
+    if argv and argv[0] == "--debug":
+        argv = argv[1:]
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0
+    if argv[0] == "--version":
+        print(f"dlbook {__version__}")
+        return 0
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        raise UsageError(f"unknown command '{argv[0]}'; commands: "
+                         + ", ".join(COMMANDS) + " (see 'dlbook --help')")
+    return command(argv[1:])
+
+
+def main(argv=None):
+    """Entry point of the ``dlbook`` console script; returns the exit code."""
+    return guarded(_dispatch, list(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Command-line options shared by the chapter modules (no TensorFlow import here).
+
+Every training section takes the same common options, added by :func:`add_training_args`,
+and reports bad values through :class:`dlbook.errors.UsageError`.
+"""
+import argparse
+
+from dlbook.errors import UsageError
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (>= 1), got {value}")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser that raises UsageError instead of printing usage and exiting."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def make_parser(prog, description):
+    """A parser for a chapter module: raises UsageError on bad options, has --debug."""
+    parser = _Parser(prog=prog, description=description,
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks for errors")
+    return parser
+
+
+def add_training_args(parser, *, epochs, batch_size, seed=0, data_dir=True):
+    """Add the options every training section takes, with the book's defaults."""
+    if data_dir:
+        parser.add_argument("--data-dir", default=None,
+                            help="data directory (default: $DLBOOK_DATA_DIR, else ./data; "
+                                 "the tiny subset in data/tiny is used when the real data is absent)")
+    parser.add_argument("--output-dir", default="runs",
+                        help="where weights, checkpoints and logs are written")
+    parser.add_argument("--epochs", type=positive_int, default=epochs, help="training epochs")
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="batch size")
+    parser.add_argument("--seed", type=int, default=seed, help="random seed")
+    return parser
