@@ -1,0 +1,29 @@
+"""Data: MNIST and CIFAR-10 loaders with TensorLayer's return values, and the book's
+``Dataset`` / ``Dataloader`` API (1.10.5) built on ``tf.data``.
+
+Importing this package applies the TensorLayer compatibility fixes (``dlbook.compat``).
+Names are resolved lazily from their modules, listed in ``_EXPORTS``.
+"""
+import importlib
+
+import dlbook.compat  # noqa: F401  (TensorLayer fixes first)
+
+_EXPORTS = {
+    # raw loaders: the return values of tl.files.load_mnist_dataset / load_cifar10_dataset
+    "load_mnist_dataset": "dlbook.data.mnist",
+    "load_cifar10_dataset": "dlbook.data.cifar10",
+    "resolve_data_dir": "dlbook.data.paths",
+    # the book's tl.data API (1.10.5)
+    "Dataset": "dlbook.data.dataset",
+    "Dataloader": "dlbook.data.dataset",
+    "MNIST": "dlbook.data.dataset",
+    "CIFAR10": "dlbook.data.dataset",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'dlbook.data' has no attribute {name!r}")

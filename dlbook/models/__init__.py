@@ -1,0 +1,28 @@
+"""The chapter's models, importable into your own TensorFlow code.
+
+    from dlbook.models import get_mlp_model, MLPModel, get_model_batchnorm
+
+Importing this package applies the TensorLayer compatibility fixes (``dlbook.compat``).
+Names are resolved lazily from their modules, listed in ``_EXPORTS``.
+"""
+import importlib
+
+import dlbook.compat  # noqa: F401  (TensorLayer fixes first)
+
+_EXPORTS = {
+    # 1.10.2 / 1.10.4: the MLP, static (Listing 1.3) and dynamic (Listing 1.4)
+    "get_mlp_model": "dlbook.models.mlp",
+    "MLPModel": "dlbook.models.mlp",
+    # 1.10.5: the BatchNorm CNN for CIFAR-10
+    "get_model_batchnorm": "dlbook.models.cnn",
+    # 1.10.6: the GRU Seq2seq chatbot
+    "get_seq2seq_model": "dlbook.models.seq2seq",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'dlbook.models' has no attribute {name!r}")
