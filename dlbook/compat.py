@@ -1,7 +1,222 @@
 """TensorLayer 2.2.5 on TensorFlow 2.21 / Keras 3 / numpy 2 / h5py 3: the fixes, in one place.
 
-Import TensorLayer through this module (``from dlbook.compat import tl``): the fixes are applied
-once, before anything uses TensorLayer. (Being written: see issue 2.)
+Import TensorLayer through this module (``from dlbook.compat import tl``): the fixes below are
+applied once, when this module is first imported, before anything uses TensorLayer. Each fix is
+one function in :data:`FIXES`; each has an entry in ``docs/errata.md`` and a test in
+``tests/test_compat.py`` that shows the bug with the fix switched off.
+
+Fixes (name: what breaks without it):
+
+- ``fix_rnn_initial_state``: every ``tl.layers.RNN`` / ``tl.models.Seq2seq`` forward fails, because
+  TL calls ``cell.get_initial_state(inputs)`` and Keras 3 cells take ``get_initial_state(batch_size)``.
+- ``fix_batchnorm_moving_stats``: ``BatchNorm*`` in training mode re-binds ``moving_mean``/``moving_var``
+  to read-handles; the next training call inside a ``tf.function`` (e.g. after building a static
+  model, which runs a training forward) fails with ``Can not convert a NoneType into a Tensor``.
+
+To see a bug again, switch its fix off before the first import::
+
+    DLBOOK_COMPAT_DISABLE=fix_rnn_initial_state python -c "from dlbook.compat import tl"
 """
+import functools
+import os
+
+import h5py
+import numpy as np
+
 import dlbook  # noqa: F401  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imported)
 import tensorlayer as tl  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from dlbook.errors import UsageError  # noqa: E402
+
+DISABLE_ENV = "DLBOOK_COMPAT_DISABLE"
+
+
+def fix_rnn_initial_state():
+    """Give ``tl.layers.RNN`` the zero state the Keras 3 way: ``get_initial_state(batch_size)``."""
+    forward = tl.layers.RNN.forward
+
+    @functools.wraps(forward)
+    def rnn_forward(self, inputs, sequence_length=None, initial_state=None, **kwargs):
+        if initial_state is None:
+            batch_size = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
+            initial_state = self.cell.get_initial_state(batch_size=batch_size)  # errata: tl-rnn-initial-state
+        return forward(self, inputs, sequence_length=sequence_length, initial_state=initial_state, **kwargs)
+
+    tl.layers.RNN.forward = rnn_forward
+
+
+def fix_batchnorm_moving_stats():
+    """Update ``BatchNorm``'s moving mean/variance in place instead of re-binding the attributes.
+
+    TL writes ``self.moving_mean = assign_moving_average(...)``, which replaces the variable by a
+    read-handle; the next call inside a tf.function reads that handle and fails. Same formula:
+    moving = decay * moving + (1 - decay) * batch_stat.
+    """
+    batch_normalization = tl.layers.normalization.batch_normalization
+
+    def batchnorm_forward(self, inputs):
+        self._check_input_shape(inputs)
+        self.channel_axis = len(inputs.shape) - 1 if self.data_format == 'channels_last' else 1
+        if self.axes is None:
+            self.axes = [i for i in range(len(inputs.shape)) if i != self.channel_axis]
+        if self.is_train:
+            mean, var = tf.nn.moments(inputs, self.axes, keepdims=False)
+            # errata: tl-batchnorm-graph
+            self.moving_mean.assign(self.decay * self.moving_mean + (1.0 - self.decay) * mean)
+            self.moving_var.assign(self.decay * self.moving_var + (1.0 - self.decay) * var)
+        else:
+            mean, var = self.moving_mean, self.moving_var
+        outputs = batch_normalization(inputs, mean, var, self.beta, self.gamma, self.epsilon, self.data_format)
+        return self.act(outputs) if self.act else outputs
+
+    tl.layers.BatchNorm.forward = batchnorm_forward
+
+
+def _h5_names(attrs, key):
+    """A list of names from an HDF5 attribute: h5py 3 gives str where h5py 2 gave bytes."""
+    return [name.decode("utf8") if isinstance(name, bytes) else str(name) for name in attrs[key]]
+
+
+def fix_hdf5_str_names():
+    """Load TL's ``.h5`` weights under h5py 3, which returns the stored layer/weight names as str.
+
+    TL's three HDF5 loaders call ``name.decode('utf8')`` on them; these replacements read str or
+    bytes and otherwise keep TL's rules (in order, or by layer name with ``skip``).
+    """
+    utils = tl.files.utils
+
+    def load_group(group, layers, in_order, skip=False):  # errata: tl-h5-str-names
+        names = _h5_names(group.attrs, "layer_names")
+        by_name = {layer.name: layer for layer in layers}
+        if not in_order and not skip and set(names) - set(by_name):
+            missing = sorted(set(names) - set(by_name))
+            raise RuntimeError(f"Layer(s) {missing} not found in network; pass skip=True to skip them.")
+        pairs = zip(names, layers) if in_order else ((n, by_name[n]) for n in names if n in by_name)
+        for name, layer in pairs:
+            nested = _nested_layers(layer)
+            if nested is not None:
+                load_group(group[name], nested, in_order, skip)
+                continue
+            for index, weight_name in enumerate(_h5_names(group[name].attrs, "weight_names")):
+                value = np.asarray(group[name][weight_name])
+                if isinstance(layer, tl.layers.BatchNorm) and value.ndim > 1:
+                    value = value.squeeze()  # TL's own compatibility rule for old BatchNorm files
+                utils.assign_tf_variable(layer.all_weights[index], value)
+
+    def load_hdf5_to_weights(filepath, network, skip=False):
+        """Load weights by layer name from a TL ``.h5`` file (``skip``: ignore unknown layers)."""
+        with h5py.File(filepath, "r") as f:
+            load_group(f, network.all_layers, in_order=False, skip=skip)
+
+    utils._load_weights_from_hdf5_group_in_order = lambda f, layers: load_group(f, layers, True)
+    utils._load_weights_from_hdf5_group = lambda f, layers, skip=False: load_group(f, layers, False, skip)
+    utils.load_hdf5_to_weights = tl.files.load_hdf5_to_weights = load_hdf5_to_weights
+
+
+def _nested_layers(layer):
+    """The layers inside a Model / ModelLayer / LayerList, or None for a plain layer."""
+    if isinstance(layer, tl.models.Model):
+        return layer.all_layers
+    if isinstance(layer, tl.layers.ModelLayer):
+        return layer.model.all_layers
+    if isinstance(layer, tl.layers.LayerList):
+        return layer.layers
+    return None
+
+
+def fix_npz_ragged_save():
+    """Save ``.npz`` weights as an explicit object array: numpy 2 refuses ``np.array(ragged_list)``.
+
+    TL's ``save_npz`` passes the list of weight arrays of different shapes to ``np.savez``, which
+    raises after opening the file and leaves a corrupt one. The file layout is unchanged (key
+    ``params``, an object array), so ``tl.files.load_npz``/``load_and_assign_npz`` read it. The write
+    is atomic: a failure leaves any previous file intact.
+    """
+    utils = tl.files.utils
+
+    def save_npz(save_list=None, name="model.npz"):
+        """Save the weights in ``save_list`` in order into ``name`` (``.npz`` is appended if missing)."""
+        from dlbook.checkpoints import atomic_path  # late: dlbook.checkpoints imports this module
+
+        arrays = utils.tf_variables_to_numpy(save_list or [])
+        params = np.empty(len(arrays), dtype=object)  # errata: tl-npz-ragged
+        for index, array in enumerate(arrays):
+            params[index] = array
+        target = name if str(name).endswith(".npz") else f"{name}.npz"
+        with atomic_path(target) as tmp, open(tmp, "wb") as f:
+            np.savez(f, params=params)
+
+    utils.save_npz = tl.files.save_npz = save_npz
+
+
+def sample_top_n(logits, top_n, rng=np.random):
+    """Draw an index from softmax(``logits``) restricted to the ``top_n`` largest logits.
+
+    ``rng``: anything with numpy's ``choice`` (default: NumPy's global generator, as TL used).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    top = np.argpartition(logits, -top_n)[-top_n:]
+    probs = np.exp(logits[top] - logits[top].max())
+    return int(rng.choice(top, p=probs / probs.sum()))
+
+
+def fix_seq2seq_top_n():
+    """``Seq2seq.inference(top_n=k)``: sample from the softmax over the top k logits.
+
+    TL used p = logits / sum(logits) over raw logits: negative logits raise ``probabilities are not
+    non-negative`` and all-negative ones invert the ranking. Otherwise this is TL's inference: the
+    first word is the argmax, each later one is drawn (or the argmax when ``top_n`` is None).
+    """
+
+    def inference(self, encoding, seq_length, start_token, top_n):
+        feed_output = self.embedding_layer(encoding[0])
+        state = [None] * self.n_layer
+        for i in range(self.n_layer):
+            feed_output, state[i] = self.enc_layers[i](feed_output, return_state=True)
+        feed_output = [[start_token]] * int(tf.shape(encoding[0])[0])
+        outputs = []
+        for step in range(seq_length):
+            feed_output = self.embedding_layer(feed_output)
+            for i in range(self.n_layer):
+                feed_output, state[i] = self.dec_layers[i](feed_output, initial_state=state[i], return_state=True)
+            logits = self.reshape_layer_individual_sequence(self.dense_layer(self.reshape_layer(feed_output)))
+            if top_n is None or step == 0:
+                feed_output = tf.argmax(logits, -1)
+            else:  # errata: tl-seq2seq-top-n
+                drawn = [[sample_top_n(row, top_n)] for row in logits[:, 0].numpy()]
+                feed_output = tf.constant(drawn, dtype=tf.int64)
+            outputs.append(feed_output)
+        return tf.concat(outputs, 1), state
+
+    inference.__wrapped__ = tl.models.Seq2seq.inference  # TL's original, for the tests
+    tl.models.Seq2seq.inference = inference
+
+
+FIXES = (
+    fix_rnn_initial_state,
+    fix_batchnorm_moving_stats,
+    fix_hdf5_str_names,
+    fix_npz_ragged_save,
+    fix_seq2seq_top_n,
+)
+FIX_NAMES = tuple(fix.__name__ for fix in FIXES)
+_applied = set()
+
+
+def apply(skip=()):
+    """Apply every fix in :data:`FIXES` not named in ``skip``; each fix is applied at most once."""
+    unknown = sorted(set(skip) - set(FIX_NAMES))
+    if unknown:
+        raise UsageError(f"unknown TensorLayer fix(es) {', '.join(unknown)}; known: {', '.join(FIX_NAMES)}")
+    for fix in FIXES:
+        if fix.__name__ not in skip and fix.__name__ not in _applied:
+            fix()
+            _applied.add(fix.__name__)
+
+
+def _disabled_from_env():
+    return tuple(name.strip() for name in os.environ.get(DISABLE_ENV, "").split(",") if name.strip())
+
+
+apply(skip=_disabled_from_env())

@@ -17,6 +17,7 @@ _EXPORTS = {
     "get_model_batchnorm": "dlbook.models.cnn",
     # 1.10.6: the GRU Seq2seq chatbot
     "get_seq2seq_model": "dlbook.models.seq2seq",
+    "masked_sequence_loss": "dlbook.models.seq2seq",
 }
 
 __all__ = sorted(_EXPORTS)

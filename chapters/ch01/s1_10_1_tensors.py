@@ -1,0 +1,96 @@
+"""
+Title: Tensors and tf.GradientTape (Listings 1.1 and 1.2)
+Description: eager tensors, a matrix product, and the GradientTape training loop on a TL model.
+
+Listing 1.1 multiplies two constant integer matrices eagerly: the result is a tensor you can
+print at once, ``[[5], [5]]`` of shape (2, 1) and dtype int32.
+
+Listing 1.2 is the training loop ``train(model, dataset, optimizer)``: forward under a
+``tf.GradientTape``, a loss, ``tape.gradient``, ``optimizer.apply_gradients``. The listing leaves
+``loss_fn`` undefined and uses Keras names; here it runs on a real TensorLayer model
+(``dlbook.models.MLPModel``) with ``loss_fn = tl.cost.cross_entropy`` on a small synthetic
+3-class problem (1,024 points in 20 dimensions labelled by a random linear teacher).
+
+Prints the product, then the loss and accuracy on the 1,024 points before training and after
+each epoch. Expected (seed 0, CPU): the loss falls from about 1.1 (ln 3 = 1.0986 is chance) to
+below 0.1 and the accuracy rises from about 1/3 to above 95% in 5 epochs.
+The tape's gradients are checked against central finite differences in
+tests/test_sections_1_10_1_to_4.py.
+"""
+# Setup
+from dlbook.compat import tl
+import numpy as np
+import tensorflow as tf
+
+from dlbook.metrics import accuracy
+from dlbook.models import MLPModel
+from dlbook.options import make_parser, positive_int
+from dlbook.utils import set_seed
+
+
+# Listing 1.1
+def listing_1_1():
+    a = tf.constant([[1, 2], [1, 2]])
+    b = tf.constant([[1], [2]])
+    c = tf.matmul(a, b)  # eager: the value exists as soon as the line runs
+    return c
+
+
+# Listing 1.2 (errata: listing-1.2-names)
+def loss_fn(prediction, y):
+    return tl.cost.cross_entropy(prediction, y)
+
+
+def train(model, dataset, optimizer):
+    for x, y in dataset:
+        with tf.GradientTape() as tape:
+            prediction = model(x)  # the model is in train() mode
+            loss = loss_fn(prediction, y)
+        gradients = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(gradients, model.trainable_weights))
+
+
+# Data
+def teacher_dataset(n=1024, n_features=20, n_classes=3, seed=0):
+    """Gaussian points labelled by the argmax of a random linear map: learnable, not trivial."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, n_features)).astype(np.float32)
+    y = np.argmax(x @ rng.normal(size=(n_features, n_classes)), axis=1).astype(np.int32)
+    return x, y
+
+
+def main(argv=None):
+    parser = make_parser(prog="dlbook run 1.10.1",
+                         description="Listing 1.1 (eager tensors) and Listing 1.2 (GradientTape loop).")
+    parser.add_argument("--epochs", type=positive_int, default=5, help="epochs of Listing 1.2's loop")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    args = parser.parse_args(argv)
+    set_seed(args.seed)
+
+    c = listing_1_1()
+    print("Listing 1.1: tf.matmul([[1, 2], [1, 2]], [[1], [2]]) =")
+    print(c.numpy())
+    print(f"shape {c.shape}, dtype {c.dtype.name}")
+
+    x, y = teacher_dataset(seed=args.seed)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=args.seed).batch(32)
+    # Model
+    model = MLPModel(in_channels=x.shape[1], n_units=32, n_classes=3)
+    optimizer = tf.optimizers.Adam(learning_rate=1e-2)
+
+    # Train / Evaluate
+    print("\nListing 1.2: train(model, dataset, optimizer) on a TL MLPModel 20-32-32-3")
+    for epoch in range(args.epochs + 1):
+        if epoch > 0:
+            model.train()
+            train(model, dataset, optimizer)
+        model.eval()
+        logits = model(x)
+        print(f"epoch {epoch}: loss {float(loss_fn(logits, y)):.4f}  "
+              f"accuracy {float(accuracy(logits, y)):.3f}" + ("  (before training)" if epoch == 0 else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    from dlbook.cli import run_section
+    run_section(main)

@@ -1,0 +1,161 @@
+"""Replies from a trained Seq2seq chatbot: greedy, the book's top-n sampling, and beam search.
+
+All three run the TensorLayer model's own encoder and decoder layers step by step
+(:func:`dlbook.models.seq2seq.encode` / :func:`~dlbook.models.seq2seq.decode_step`), and stop a
+reply at the end token or after ``max_reply_len`` words. Each reply comes with its score: the sum of
+the log-probabilities the model gives to its words (and to the end token when it ended).
+
+- greedy: the most likely word at each step (the book's ``top_n=None``); one reply.
+- sample: the book's several replies (``top_n=3``): the first word is the most likely one, each
+  later word is drawn from the softmax restricted to the ``top_n`` most likely words
+  (errata: chat-topn-softmax; TensorLayer divides raw logits by their sum).
+- beam: the ``n_replies`` best distinct replies found by a beam search of width
+  ``max(beam_width, n_replies)``, ranked by score (not in the book).
+"""
+import numpy as np
+
+from dlbook.chat.vocab import pad_query
+from dlbook.errors import UsageError
+from dlbook.models.seq2seq import decode_step, encode, gather_states
+import tensorflow as tf
+
+MODES = ("greedy", "sample", "beam")
+
+
+def _log_softmax(logits):
+    return tf.nn.log_softmax(logits, axis=-1).numpy()
+
+
+def greedy_decode(model, encoder_ids, start_id, end_id, max_reply_len):
+    """Greedy replies for a batch: (ids [batch, max_reply_len] int array, scores [batch]).
+
+    Positions after a row's end token are filled with ``end_id``; scores count up to the end token.
+    """
+    batch = len(encoder_ids)
+    states = encode(model, encoder_ids)
+    tokens = np.full(batch, start_id, np.int64)
+    ids = np.full((batch, max_reply_len), end_id, np.int64)
+    scores = np.zeros(batch)
+    done = np.zeros(batch, bool)
+    for step in range(max_reply_len):
+        logits, states = decode_step(model, tokens, states)
+        logp = _log_softmax(logits)
+        tokens = logp.argmax(-1)
+        scores += np.where(done, 0.0, logp[np.arange(batch), tokens])
+        ids[:, step] = np.where(done, end_id, tokens)
+        done |= tokens == end_id
+        if done.all():
+            break
+    return ids, scores
+
+
+def sample_decode(model, encoder_ids, start_id, end_id, max_reply_len, top_n, rng):
+    """One top-n sampled reply per batch row: (ids [batch, max_reply_len], scores [batch]).
+
+    As the book: the first word is the argmax; later words are drawn from the softmax over the
+    ``top_n`` largest logits (``rng``: a ``numpy.random.Generator``).
+    """
+    batch = len(encoder_ids)
+    states = encode(model, encoder_ids)
+    tokens = np.full(batch, start_id, np.int64)
+    ids = np.full((batch, max_reply_len), end_id, np.int64)
+    scores = np.zeros(batch)
+    done = np.zeros(batch, bool)
+    for step in range(max_reply_len):
+        logits, states = decode_step(model, tokens, states)
+        logits = logits.numpy().astype(np.float64)
+        logp = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+        if step == 0:
+            tokens = logits.argmax(-1)
+        else:
+            tokens = np.array([_draw_top_n(row, top_n, rng) for row in logits])
+        scores += np.where(done, 0.0, logp[np.arange(batch), tokens])
+        ids[:, step] = np.where(done, end_id, tokens)
+        done |= tokens == end_id
+        if done.all():
+            break
+    return ids, scores
+
+
+def _draw_top_n(logits, top_n, rng):
+    """Draw an id from softmax(logits) restricted to the ``top_n`` largest logits."""
+    top = np.argpartition(logits, -top_n)[-top_n:]
+    probs = np.exp(logits[top] - logits[top].max())  # errata: chat-topn-softmax
+    return int(rng.choice(top, p=probs / probs.sum()))
+
+
+def beam_search(model, encoder_ids, start_id, end_id, max_reply_len, beam_width, n_best,
+                banned_ids=()):
+    """The ``n_best`` most likely distinct replies to ONE query (``encoder_ids`` [1, steps]).
+
+    Returns a list of (ids, score), best first; ``ids`` exclude the end token. A hypothesis is
+    finished when it emits the end token, or is cut at ``max_reply_len`` words (score without
+    the end token). ``banned_ids`` (e.g. pad and start) are never chosen. The search is exact
+    when ``beam_width`` >= vocabulary_size ** (max_reply_len - 1).
+    """
+    beam_width = max(beam_width, n_best)
+    states = encode(model, encoder_ids)
+    beams = [((), 0.0)]  # (ids so far, score)
+    finished = []
+    for step in range(max_reply_len):
+        tokens = [ids[-1] if ids else start_id for ids, _ in beams]
+        logits, states = decode_step(model, tokens, states)
+        logp = _log_softmax(logits)
+        logp[:, list(banned_ids)] = -np.inf
+        vocabulary_size = logp.shape[-1]
+        total = np.array([score for _, score in beams])[:, None] + logp
+        live = []
+        for flat in np.argsort(-total, axis=None, kind="stable"):
+            row, token = divmod(int(flat), vocabulary_size)
+            score = float(total[row, token])
+            if not np.isfinite(score):
+                break
+            if token == end_id:
+                finished.append((beams[row][0], score))
+            else:
+                live.append((row, beams[row][0] + (token,), score))
+                if len(live) == beam_width:
+                    break
+        if step == max_reply_len - 1:
+            finished.extend((ids, score) for _, ids, score in live)
+        finished.sort(key=lambda f: -f[1])
+        # Log-probabilities only decrease: stop when no live hypothesis can beat the n_best-th reply.
+        if not live or (len(finished) >= n_best and live[0][2] <= finished[n_best - 1][1]):
+            break
+        states = gather_states(states, [row for row, _, _ in live])
+        beams = [(ids, score) for _, ids, score in live]
+    return [(list(ids), score) for ids, score in finished[:n_best]]
+
+
+class Chatbot:
+    """A trained model with its vocabulary: ``reply(text)`` gives a list of (words, score)."""
+
+    def __init__(self, model, vocab, query_len, max_reply_len):
+        self.model, self.vocab = model, vocab
+        self.query_len, self.max_reply_len = query_len, max_reply_len
+        model.eval()
+
+    def encode_query(self, text):
+        """[1, query_len] encoder ids for ``text`` (unknown words -> unk); an empty query is an error."""
+        ids = self.vocab.encode(text)
+        if not ids:
+            raise UsageError("empty query: type a few words (punctuation alone is ignored)")
+        return np.array([pad_query(ids, self.query_len, self.vocab.pad_id)], np.int32)
+
+    def reply(self, text, mode="sample", n_replies=3, top_n=3, beam_width=5, rng=None):
+        """Replies to ``text``: one for greedy, ``n_replies`` samples or best beam hypotheses."""
+        if mode not in MODES:
+            raise UsageError(f"unknown reply mode {mode!r}; choose one of {', '.join(MODES)}")
+        enc = self.encode_query(text)
+        v = self.vocab
+        if mode == "greedy":
+            ids, scores = greedy_decode(self.model, enc, v.start_id, v.end_id, self.max_reply_len)
+            return [(v.decode(ids[0]), float(scores[0]))]
+        if mode == "sample":
+            rng = rng if rng is not None else np.random.default_rng()
+            ids, scores = sample_decode(self.model, np.repeat(enc, n_replies, 0), v.start_id, v.end_id,
+                                        self.max_reply_len, min(top_n, len(v)), rng)
+            return [(v.decode(row), float(s)) for row, s in zip(ids, scores)]
+        best = beam_search(self.model, enc, v.start_id, v.end_id, self.max_reply_len, beam_width,
+                           n_replies, banned_ids=(v.pad_id, v.start_id))
+        return [(v.decode(ids), score) for ids, score in best]

@@ -1,0 +1,142 @@
+"""Tokenizer, vocabulary and the padded arrays the Seq2seq chatbot trains on (no TensorFlow here).
+
+Everything is deterministic: the same pairs give the same vocabulary and the same arrays.
+
+Layout of one training example (query "how are you", reply "i am fine", ``decoder_seq_length=6``)::
+
+    encoder input   _  _  _  how are you      left-padded to query_len (see errata: chat-encoder-padding)
+    decoder input   <start> i am fine _ _     the reply after the start token, right-padded
+    target          i am fine <end> _ _       the reply followed by the end token, right-padded
+    mask            1 1  1    1     0 0       1 where the target is a real token (the loss ignores pads)
+"""
+import json
+import os
+import re
+from collections import Counter
+
+import numpy as np
+
+from dlbook.errors import DataError
+
+# A word is a run of letters/digits, optionally with inner apostrophes ("don't", "o'clock").
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+PAD, UNK, START, END = "_", "unk", "start_id", "end_id"  # the book's (TL chatbot's) names
+
+
+def tokenize(text):
+    """Lower-case words of ``text``; punctuation is dropped. ``"Hi, how's it going?"`` ->
+    ``['hi', "how's", 'it', 'going']``."""
+    return _WORD.findall(str(text).lower())
+
+
+class Vocabulary:
+    """Words <-> ids, with the four special tokens pad, unk, start and end.
+
+    ``idx2w`` is the list of words by id. The pad token must be id 0 (TensorLayer's
+    ``sequences_get_mask`` and the TL corpus both use 0 for padding).
+    """
+
+    def __init__(self, idx2w, pad=PAD, unk=UNK, start=START, end=END):
+        self.idx2w = list(idx2w)
+        self.w2idx = {w: i for i, w in enumerate(self.idx2w)}
+        if len(self.w2idx) != len(self.idx2w):
+            raise DataError("vocabulary has duplicate words; each word must appear once in idx2w")
+        missing = [t for t in (pad, unk, start, end) if t not in self.w2idx]
+        if missing:
+            raise DataError(f"vocabulary lacks the special token(s) {missing}; "
+                            f"build it with Vocabulary.build or add them to idx2w")
+        if self.w2idx[pad] != 0:
+            raise DataError(f"the pad token {pad!r} must have id 0, it has {self.w2idx[pad]}")
+        self.pad, self.unk, self.start, self.end = pad, unk, start, end
+        self.pad_id, self.unk_id = 0, self.w2idx[unk]
+        self.start_id, self.end_id = self.w2idx[start], self.w2idx[end]
+
+    @classmethod
+    def build(cls, texts, min_count=1, max_size=None):
+        """Vocabulary of the words in ``texts`` seen at least ``min_count`` times, most frequent
+        first (ties alphabetical), at most ``max_size`` ids in total including the 4 specials."""
+        counts = Counter(w for text in texts for w in tokenize(text))
+        specials = [PAD, UNK, START, END]
+        words = sorted((w for w, n in counts.items() if n >= min_count and w not in specials),
+                       key=lambda w: (-counts[w], w))
+        if max_size is not None:
+            words = words[:max(0, max_size - len(specials))]
+        return cls(specials + words)
+
+    def __len__(self):
+        return len(self.idx2w)
+
+    def encode(self, text_or_words):
+        """Ids of the words of a text (or of a list of words); unknown words become unk."""
+        words = tokenize(text_or_words) if isinstance(text_or_words, str) else text_or_words
+        return [self.w2idx.get(w, self.unk_id) for w in words]
+
+    def decode(self, ids):
+        """Words of ``ids`` up to (not including) the first end token; pads are skipped."""
+        words = []
+        for i in ids:
+            i = int(i)
+            if i == self.end_id:
+                break
+            if i != self.pad_id:
+                words.append(self.idx2w[i])
+        return words
+
+    def to_json(self):
+        return {"idx2w": self.idx2w, "pad": self.pad, "unk": self.unk,
+                "start": self.start, "end": self.end}
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(data["idx2w"], data["pad"], data["unk"], data["start"], data["end"])
+
+    def save(self, path):
+        """Write the vocabulary as JSON, atomically."""
+        write_json_atomic(path, self.to_json())
+
+    @classmethod
+    def load(cls, path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                return cls.from_json(json.load(f))
+        except FileNotFoundError:
+            raise DataError(f"vocabulary file not found: {path}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"vocabulary file {path} is not a dlbook vocabulary ({exc})") from None
+
+
+def write_json_atomic(path, data):
+    """Write ``data`` as JSON to ``path`` through a temp file in the same directory."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+def pad_query(ids, query_len, pad_id=0):
+    """Left-pad (or cut to the first ``query_len`` ids) one encoded query."""
+    ids = list(ids)[:query_len]
+    return [pad_id] * (query_len - len(ids)) + ids
+
+
+def make_arrays(query_ids, reply_ids, vocab, query_len, decoder_seq_length):
+    """Encoder inputs, decoder inputs, targets and masks for lists of encoded pairs.
+
+    Returns four arrays of shape [N, query_len] (int32) and [N, decoder_seq_length]
+    (int32, int32, float32). Replies longer than ``decoder_seq_length - 1`` words keep their
+    first words, so the start and end tokens are always there.
+    """
+    n = len(query_ids)
+    if n != len(reply_ids):
+        raise DataError(f"{n} queries but {len(reply_ids)} replies; they must pair up")
+    enc = np.zeros((n, query_len), np.int32)
+    dec = np.zeros((n, decoder_seq_length), np.int32)
+    target = np.zeros((n, decoder_seq_length), np.int32)
+    for k, (q, r) in enumerate(zip(query_ids, reply_ids)):
+        enc[k] = pad_query(q, query_len, vocab.pad_id)
+        r = list(r)[:decoder_seq_length - 1]
+        dec[k, :len(r) + 1] = [vocab.start_id] + r
+        target[k, :len(r) + 1] = r + [vocab.end_id]
+    mask = (target != vocab.pad_id).astype(np.float32)
+    return enc, dec, target, mask

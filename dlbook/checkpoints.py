@@ -1,0 +1,250 @@
+"""Weights files and training checkpoints, written atomically.
+
+Two pairs of functions:
+
+* :func:`save_weights` / :func:`load_weights` -- the book's ``network.save_weights('model.h5')`` /
+  ``network.load_weights('model.h5')``. The file has TensorLayer's HDF5 layout (root attribute
+  ``layer_names``; one group per layer with attribute ``weight_names`` and one dataset per weight),
+  so ``tl.files.load_hdf5_to_weights_in_order`` reads it too. Names are stored as fixed-length
+  bytes, which TensorLayer 2.2.5's loader can ``.decode()`` on h5py 3; the files TensorLayer
+  writes itself store ``str`` and its own loader then fails (notes item 1) -- :func:`load_weights`
+  reads both. Loading checks every weight's shape first and raises :class:`CheckpointError`
+  naming the file, the layer and the expected and found shapes, before anything is assigned.
+
+* :func:`save_checkpoint` / :func:`load_checkpoint` -- resumable training state for ANY training
+  loop (``dlbook.utils.fit`` and hand-written ``tf.GradientTape`` loops alike): ONE file,
+  ``<directory>/checkpoint.h5``, holding the model weights (same layout as above, group
+  ``model``), the optimizer's variables (group ``optimizer``: step counter, learning rate, slots),
+  the number of completed epochs, the step inside the next epoch, and any JSON-able ``extra``
+  state (history, early-stopping counters, ...)::
+
+      state = load_checkpoint("runs/ckpt", model, optimizer)   # None: start from scratch
+      start = state["epoch"] if state else 0
+      for epoch in range(start, n_epoch):
+          ...                                                    # train one epoch
+          save_checkpoint("runs/ckpt", model, optimizer, epoch + 1)
+
+  A Keras optimizer creates its variables lazily; :func:`load_checkpoint` builds it on
+  ``model.trainable_weights`` when it is not built yet (the same as calling
+  ``optimizer.build(model.trainable_weights)`` first), then assigns the saved values.
+
+Every write goes to a temporary file in the same directory and replaces the target with
+``os.replace`` only once complete: a failed or interrupted write leaves the previous file intact.
+"""
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from dlbook.compat import tl
+from dlbook.errors import CheckpointError
+
+CHECKPOINT_NAME = "checkpoint.h5"
+_FORMAT = "dlbook-checkpoint-1"
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds.
+
+    On any exception the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+# -- TensorLayer's HDF5 weights layout -------------------------------------------------------
+
+def _sublayers(layer):
+    """The layers inside a nested container, or None for a plain layer (TL's own recursion)."""
+    if isinstance(layer, tl.models.Model):
+        return layer.all_layers
+    if isinstance(layer, tl.layers.ModelLayer):
+        return layer.model.all_layers
+    if isinstance(layer, tl.layers.LayerList):
+        return layer.layers
+    return None
+
+
+def _bytes_array(names):
+    return np.array([n.encode("utf8") for n in names], dtype="S")
+
+
+def _write_layers(group, layers):
+    group.attrs["layer_names"] = _bytes_array([layer.name for layer in layers])
+    for layer in layers:
+        g = group.create_group(layer.name)
+        inner = _sublayers(layer)
+        if inner is not None:
+            _write_layers(g, inner)
+            continue
+        weights = layer.all_weights or []
+        g.attrs["weight_names"] = _bytes_array([w.name for w in weights])
+        for w in weights:
+            g.create_dataset(w.name, data=w.numpy())
+
+
+def _text(name):
+    return name.decode("utf8") if isinstance(name, bytes) else str(name)
+
+
+def _model_entries(layers, prefix=""):
+    """[(layer path, [weight variables])] for the layers that have weights, in file order."""
+    entries = []
+    for layer in layers:
+        inner = _sublayers(layer)
+        if inner is not None:
+            entries += _model_entries(inner, f"{prefix}{layer.name}/")
+        elif layer.all_weights:
+            entries.append((prefix + layer.name, list(layer.all_weights)))
+    return entries
+
+
+def _file_entries(group, prefix=""):
+    """[(layer path, [h5py datasets])] for the layers of a TL-layout group that have weights."""
+    entries = []
+    for name in map(_text, group.attrs["layer_names"]):
+        g = group[name]
+        if "layer_names" in g.attrs:
+            entries += _file_entries(g, f"{prefix}{name}/")
+            continue
+        weight_names = [_text(n) for n in g.attrs.get("weight_names", [])]
+        if weight_names:
+            entries.append((prefix + name, [g[w] for w in weight_names]))
+    return entries
+
+
+def _shapes(entries):
+    return [[tuple(w.shape) for w in ws] for _, ws in entries]
+
+
+def _describe(entries):
+    return "; ".join(f"{name} {[tuple(w.shape) for w in ws]}" for name, ws in entries) or "none"
+
+
+def _read_layers(group, model, path):
+    """Check that ``group`` fits ``model`` weight for weight, then assign all values."""
+    expected = _model_entries(model.all_layers)
+    try:
+        found = _file_entries(group)
+    except (KeyError, OSError) as e:
+        raise CheckpointError(f"{path} is not a TensorLayer HDF5 weights file ({e})") from None
+    if _shapes(expected) != _shapes(found):
+        for i, ((m_name, m_ws), (f_name, f_ws)) in enumerate(zip(expected, found)):
+            if _shapes([(m_name, m_ws)]) != _shapes([(f_name, f_ws)]):
+                detail = (f"weighted layer #{i + 1}: the model's {m_name} has shapes "
+                          f"{[tuple(w.shape) for w in m_ws]}, the file's {f_name} has "
+                          f"{[tuple(w.shape) for w in f_ws]}")
+                break
+        else:
+            detail = f"the model has {len(expected)} layers with weights, the file {len(found)}"
+        raise CheckpointError(
+            f"{path} was saved from another architecture ({detail}). "
+            f"Expected: {_describe(expected)}. Found: {_describe(found)}")
+    for (_, m_ws), (_, f_ws) in zip(expected, found):
+        for var, data in zip(m_ws, f_ws):
+            var.assign(np.asarray(data))
+
+
+def _open(path):
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weights file not found: {path}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise CheckpointError(f"cannot read {path} as HDF5 (truncated or not a weights file): {e}") from None
+
+
+def save_weights(model, path):
+    """Write ``model``'s weights to ``path`` in TensorLayer's HDF5 layout, atomically."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        _write_layers(f, model.all_layers)
+
+
+def load_weights(model, path):
+    """Load a file written by :func:`save_weights` or TL's ``save_weights`` into ``model``.
+
+    Weights are matched in order (as TL's ``in_order=True``) over the layers that have weights,
+    and every shape is checked before any value is assigned.
+    """
+    with _open(path) as f:
+        if "layer_names" not in f.attrs:
+            raise CheckpointError(f"{path} has no 'layer_names': not a TensorLayer weights file")
+        _read_layers(f, model, path)
+
+
+# -- training checkpoints --------------------------------------------------------------------
+
+def _ensure_built(optimizer, model):
+    if not optimizer.built:
+        optimizer.build(model.trainable_weights)
+
+
+def save_checkpoint(directory, model, optimizer, epoch, step=0, extra=None):
+    """Write ``<directory>/checkpoint.h5`` atomically and return its path.
+
+    ``epoch`` is the number of completed epochs, ``step`` the number of steps already done in
+    the next one (0 at an epoch boundary); ``extra`` is any JSON-able value, returned unchanged
+    by :func:`load_checkpoint`. The previous checkpoint stays in place until the new one is complete.
+    """
+    _ensure_built(optimizer, model)
+    path = Path(directory) / CHECKPOINT_NAME
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = _FORMAT
+        f.attrs["epoch"] = int(epoch)
+        f.attrs["step"] = int(step)
+        f.attrs["extra"] = json.dumps(extra)
+        _write_layers(f.create_group("model"), model.all_layers)
+        g = f.create_group("optimizer")
+        g.attrs["class"] = type(optimizer).__name__
+        g.attrs["variable_names"] = _bytes_array([v.path for v in optimizer.variables])
+        for i, v in enumerate(optimizer.variables):
+            g.create_dataset(str(i), data=np.asarray(v.numpy()))
+    return path
+
+
+def load_checkpoint(directory, model, optimizer):
+    """Restore the checkpoint in ``directory`` into ``model`` and ``optimizer``.
+
+    Returns None when there is none (start from scratch), else a dict with ``epoch``
+    (completed epochs), ``step``, ``extra`` and ``path``. Builds the optimizer on
+    ``model.trainable_weights`` first when needed. Everything is checked before anything is assigned.
+    """
+    path = Path(directory) / CHECKPOINT_NAME
+    if not path.is_file():
+        return None
+    _ensure_built(optimizer, model)
+    with _open(path) as f:
+        if f.attrs.get("format") != _FORMAT:
+            raise CheckpointError(f"{path} is not a dlbook training checkpoint (no format '{_FORMAT}')")
+        g = f["optimizer"]
+        saved = [g[str(i)] for i in range(len(g.attrs["variable_names"]))]
+        current = list(optimizer.variables)
+        if (g.attrs["class"] != type(optimizer).__name__
+                or [tuple(d.shape) for d in saved] != [tuple(v.shape) for v in current]):
+            raise CheckpointError(
+                f"{path} holds the state of an optimizer of class {g.attrs['class']} with variables "
+                f"{[tuple(d.shape) for d in saved]}, but the optimizer given is of class "
+                f"{type(optimizer).__name__} with {[tuple(v.shape) for v in current]}. "
+                f"Resume with the same optimizer and model, or use another checkpoint directory")
+        _read_layers(f["model"], model, path)
+        for var, data in zip(current, saved):
+            var.assign(np.asarray(data))
+        return {"epoch": int(f.attrs["epoch"]), "step": int(f.attrs["step"]),
+                "extra": json.loads(f.attrs["extra"]), "path": str(path)}

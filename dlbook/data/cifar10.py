@@ -1,0 +1,200 @@
+"""CIFAR-10: ``load_cifar10_dataset`` with the return values of ``tl.files.load_cifar10_dataset``.
+
+Reads the official python-pickle batches (written by Python 2: str keys) and Python 3 re-pickles
+of them (bytes keys, as in ../shared/data) alike, checks every batch, and loads the training
+batches that exist (with a warning when some are missing).
+"""
+import pickle
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from dlbook.data.paths import (CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES,
+                               display_path, missing_files, resolve_data_dir)
+from dlbook.errors import DataError, ShapeError
+
+IMAGE_SIZE = 32 * 32 * 3
+
+
+def _text(value):
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _unpickle(path):
+    """The dict in a CIFAR-10 pickle, with str keys whichever Python wrote it."""
+    path = Path(path)
+    fix = "delete it and put a good copy there (or run `python scripts/download_data.py cifar10`)"
+    try:
+        with open(path, "rb") as f:
+            content = pickle.load(f, encoding="latin-1")  # Python 2 str -> str; Python 3 bytes stay bytes
+    except FileNotFoundError:
+        raise DataError(f"CIFAR-10 file not found: {display_path(path)}") from None
+    except EOFError:
+        raise DataError(f"CIFAR-10 file {display_path(path)} is empty or truncated; {fix}") from None
+    except Exception as exc:  # unpickling garbage can raise almost anything
+        raise DataError(f"CIFAR-10 file {display_path(path)} is not a readable pickle "
+                        f"({type(exc).__name__}: {exc}); {fix}") from None
+    if not isinstance(content, dict):
+        raise DataError(f"CIFAR-10 file {display_path(path)} holds a {type(content).__name__}, "
+                        f"not a dict: not a CIFAR-10 batch; {fix}")
+    return {_text(k): v for k, v in content.items()}
+
+
+def read_cifar10_batch(path):
+    """``(data, labels)`` of one batch file: uint8 ``[n, 3072]`` (R, G, B planes) and int32 ``[n]``."""
+    batch = _unpickle(path)
+    fix = "replace it with a good copy"
+    if "data" not in batch or "labels" not in batch:
+        raise DataError(f"CIFAR-10 file {display_path(path)} has keys {sorted(batch)}, not 'data' and "
+                        f"'labels': not a CIFAR-10 batch; {fix}")
+    data, labels = np.asarray(batch["data"]), np.asarray(batch["labels"])
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != IMAGE_SIZE:
+        raise DataError(f"CIFAR-10 file {display_path(path)} has data {data.dtype}{list(data.shape)}, "
+                        f"expected uint8[n, {IMAGE_SIZE}]; {fix}")
+    if labels.shape != (len(data),):
+        raise DataError(f"CIFAR-10 file {display_path(path)} has {len(data)} images but "
+                        f"{labels.size} labels; {fix}")
+    if labels.size and (labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9):
+        raise DataError(f"CIFAR-10 file {display_path(path)} has labels outside 0..9; {fix}")
+    return data, labels.astype(np.int32)
+
+
+def load_cifar10_label_names(path=None):
+    """The ten class names from ``batches.meta``: ['airplane', 'automobile', ..., 'truck']."""
+    meta_path = resolve_data_dir(path) / CIFAR10_SUBDIR / CIFAR10_META
+    meta = _unpickle(meta_path)
+    names = [_text(n) for n in meta.get("label_names", [])]
+    if len(names) != 10:
+        raise DataError(f"CIFAR-10 file {display_path(meta_path)} has {len(names)} label names, "
+                        f"expected 10; replace it with a good copy")
+    return names
+
+
+def _to_images(data, shape):
+    shape = tuple(shape)
+    try:
+        if shape == (-1, 32, 32, 3):
+            # Same values as TL's reshape(order='F') + transpose(0, 2, 1, 3): planes -> height, width, channel.
+            return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        return data.reshape(shape)  # TL: (-1, 3, 32, 32) and any other shape are a plain reshape
+    except ValueError:
+        raise ShapeError(f"cannot reshape CIFAR-10 data {data.shape} to shape={shape}; "
+                         f"use (-1, 32, 32, 3) or (-1, 3, 32, 32)") from None
+
+
+def load_cifar10_dataset(shape=(-1, 32, 32, 3), path=None, *, download=False):
+    """Load CIFAR-10 like ``tl.files.load_cifar10_dataset(shape, path)``.
+
+    Returns ``X_train, y_train, X_test, y_test``: float32 pixels 0..255 in ``shape``
+    ((-1, 32, 32, 3) is height, width, RGB), int32 labels 0..9. ``path`` is the data directory
+    holding ``cifar10/cifar-10-batches-py/`` (default: :func:`resolve_data_dir`).
+
+    Loads the ``data_batch_1..5`` that exist, warning when some are missing (TensorLayer fails);
+    the test batch is required. With ``download=True`` missing files are fetched; otherwise a
+    missing file raises DataError naming it and the fix. Class names: :func:`load_cifar10_label_names`.
+
+    Full CIFAR-10: 50,000 training and 10,000 test images, 1,000 per class in the test set.
+    """
+    root = resolve_data_dir(path)
+    directory = root / CIFAR10_SUBDIR
+    missing = missing_files("cifar10", root)
+    if missing and download:
+        from dlbook.data.download import download_cifar10
+        download_cifar10(root)
+    elif missing:
+        from dlbook.data.download import missing_data_error
+        raise missing_data_error("cifar10", root, missing)
+
+    present = [b for b in CIFAR10_TRAIN_BATCHES if (directory / b).is_file()]
+    if len(present) < len(CIFAR10_TRAIN_BATCHES):
+        absent = [b for b in CIFAR10_TRAIN_BATCHES if b not in present]
+        warnings.warn(f"CIFAR-10: {len(present)} of {len(CIFAR10_TRAIN_BATCHES)} training batches in "
+                      f"{display_path(directory)} ({', '.join(absent)} missing); training on those present",
+                      stacklevel=2)
+    batches = [read_cifar10_batch(directory / b) for b in present]
+    test_data, y_test = read_cifar10_batch(directory / CIFAR10_TEST_BATCH)
+    X_train = np.ascontiguousarray(_to_images(np.concatenate([d for d, _ in batches]), shape), np.float32)
+    X_test = np.ascontiguousarray(_to_images(test_data, shape), np.float32)
+    y_train = np.concatenate([y for _, y in batches])
+    return X_train, y_train, X_test, y_test
+
+
+class _Global:
+    def __init__(self, module, name):
+        self.opcode = b"c" + f"{module}\n{name}\n".encode()
+
+
+_NDARRAY = _Global("numpy", "ndarray")
+
+
+def _py2_pickle(obj):
+    """Protocol-2 pickle as Python 2 wrote the official batches: strings are Python 2 ``str``
+    (load as str with encoding='latin-1', as bytes with encoding='bytes'), arrays use
+    ``numpy.core.multiarray._reconstruct``. Supports what a CIFAR-10 batch holds."""
+    out = [b"\x80\x02"]
+
+    def save(o):
+        if o is None:
+            out.append(b"N")
+        elif isinstance(o, bool):
+            out.append(b"\x88" if o else b"\x89")
+        elif isinstance(o, int):
+            out.append(b"K" + bytes([o]) if 0 <= o < 256 else
+                       b"M" + struct.pack("<H", o) if 0 <= o < 65536 else b"J" + struct.pack("<i", o))
+        elif isinstance(o, (str, bytes)):
+            data = o.encode("latin-1") if isinstance(o, str) else o
+            out.append(b"U" + bytes([len(data)]) + data if len(data) < 256 else
+                       b"T" + struct.pack("<I", len(data)) + data)
+        elif isinstance(o, _Global):
+            out.append(o.opcode)
+        elif isinstance(o, tuple):
+            out.append(b"(")
+            for item in o:
+                save(item)
+            out.append(b"t")
+        elif isinstance(o, list):
+            out.append(b"](")
+            for item in o:
+                save(item)
+            out.append(b"e")
+        elif isinstance(o, dict):
+            out.append(b"}(")
+            for key, value in o.items():
+                save(key)
+                save(value)
+            out.append(b"u")
+        elif isinstance(o, np.ndarray) and o.dtype == np.uint8:
+            save(_Global("numpy.core.multiarray", "_reconstruct"))
+            save((_NDARRAY, (0,), "b"))
+            out.append(b"R")
+            out.append(b"(")
+            save(1)
+            save(tuple(o.shape))
+            save(_Global("numpy", "dtype"))
+            save(("u1", 0, 1))
+            out.append(b"R")
+            save((3, "|", None, None, None, -1, -1, 0))
+            out.append(b"b")
+            save(False)
+            save(np.ascontiguousarray(o).tobytes())
+            out.append(b"tb")
+        else:
+            raise TypeError(f"cannot write {type(o).__name__} in a CIFAR-10 pickle")
+
+    save(obj)
+    out.append(b".")
+    return b"".join(out)
+
+
+def write_cifar10_pickle(path, content):
+    """Write ``content`` (a batch or meta dict) in the official Python 2 pickle format, atomically.
+
+    Used by ``scripts/make_tiny_data.py`` and the tests.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(_py2_pickle(content))
+    tmp.replace(path)

@@ -1,0 +1,288 @@
+"""The book's ``tl.data`` API (1.10.5): ``Dataset``, ``CIFAR10``, ``MNIST`` and ``Dataloader``.
+
+TensorLayer never released ``tl.data`` (errata: tl-data); this is the API as the listing calls it,
+built on ``tf.data``::
+
+    train_ds = CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3))
+    train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,
+                          batch_size=128, output_types=(np.float32, np.int32))
+    for X_batch, y_batch in train_dl:       # one epoch; the last partial batch is kept
+        ...
+
+A dataset maps an index to ``(img, target)``; a transform takes ``(img, target)`` and returns them.
+Plain Python functions (the book's NumPy ``_fn_train``) run through ``tf.numpy_function``, one
+image at a time under the GIL. Functions marked :func:`in_graph` (or ``tf.function`` objects)
+run inside the ``tf.data`` graph, in parallel; passed as ``batch_transforms`` they run once per
+batch, which is fastest (``scripts/bench_pipeline.py``: the dlbook TF augmentation per batch is
+several times faster than the NumPy one). A transform with a ``seed`` parameter gets a
+stateless seed (a shape-[2] tensor, or NumPy array) per image or batch, derived from the
+loader's ``seed`` and the epoch, so a run is repeatable and a resumed run draws what the
+uninterrupted one would have drawn (set ``loader.epoch`` when resuming).
+"""
+import inspect
+import math
+
+import numpy as np
+
+from dlbook.data.transforms import in_graph  # noqa: F401  (part of this API)
+from dlbook.errors import DataError, ShapeError, UsageError
+import tensorflow as tf
+
+
+def _is_in_graph(fn):
+    return getattr(fn, "in_graph", False) or isinstance(fn, tf.types.experimental.PolymorphicFunction)
+
+
+def _takes_seed(fn):
+    try:
+        return "seed" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins and some callables have no signature
+        return False
+
+
+class Dataset:
+    """A map-style dataset: ``dataset[i]`` is ``(img, target)``; ``len(dataset)`` the count.
+
+    Subclasses holding all their samples in memory return them from :meth:`arrays`, which lets
+    the Dataloader slice them inside the ``tf.data`` graph instead of calling ``__getitem__``.
+    """
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+    def __len__(self):
+        raise NotImplementedError
+
+    def arrays(self):
+        """``(data, targets)`` arrays when the samples are in memory, else None."""
+        return None
+
+
+class ArrayDataset(Dataset):
+    """A dataset over two arrays of the same length: ``data[i], targets[i]``."""
+
+    def __init__(self, data, targets):
+        data, targets = np.asarray(data), np.asarray(targets)
+        if len(data) != len(targets):
+            raise ShapeError(f"data has {len(data)} samples but targets has {len(targets)}: "
+                             f"give one target per sample")
+        self.data, self.targets = data, targets
+
+    def __getitem__(self, index):
+        return self.data[index], self.targets[index]
+
+    def __len__(self):
+        return len(self.data)
+
+    def arrays(self):
+        return self.data, self.targets
+
+
+class CIFAR10(ArrayDataset):
+    """CIFAR-10 as ``tl.data.CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3))``.
+
+    float32 pixels 0..255, int32 labels; ``path`` is the data directory holding
+    ``cifar10/cifar-10-batches-py`` (see :func:`dlbook.data.load_cifar10_dataset`).
+    """
+
+    def __init__(self, train_or_test="train", shape=(-1, 32, 32, 3), path=None):
+        if train_or_test not in ("train", "test"):
+            raise UsageError(f"CIFAR10(train_or_test={train_or_test!r}): use 'train' or 'test'")
+        from dlbook.data.cifar10 import load_cifar10_dataset
+        X_train, y_train, X_test, y_test = load_cifar10_dataset(shape=shape, path=path)
+        super().__init__(*((X_train, y_train) if train_or_test == "train" else (X_test, y_test)))
+
+
+class MNIST(ArrayDataset):
+    """MNIST in the same style: ``MNIST(train_or_test='train', shape=(-1, 784))``.
+
+    ``train_or_test`` is 'train', 'val' or 'test', the three splits of
+    :func:`dlbook.data.load_mnist_dataset` (float32 pixels in [0, 1], int32 labels).
+    """
+
+    def __init__(self, train_or_test="train", shape=(-1, 784), path=None):
+        splits = ("train", "val", "test")
+        if train_or_test not in splits:
+            raise UsageError(f"MNIST(train_or_test={train_or_test!r}): use 'train', 'val' or 'test'")
+        from dlbook.data.mnist import load_mnist_dataset
+        arrays = load_mnist_dataset(shape=shape, path=path)
+        i = splits.index(train_or_test)
+        super().__init__(arrays[2 * i], arrays[2 * i + 1])
+
+
+class _Stage:
+    """Consecutive transforms of one kind: in-graph, or NumPy through one ``tf.numpy_function``."""
+
+    def __init__(self, fns, graph):
+        self.fns, self.graph = fns, graph
+        self.takes_seed = [_takes_seed(fn) for fn in fns]
+        self.out_dtypes = self.out_shapes = None  # NumPy stages: set by probing a sample
+
+    def seeds(self, seed):
+        """One stateless seed per transform, ``[len(fns), 2]``, from the image's or batch's seed."""
+        return tf.stack([tf.random.experimental.stateless_fold_in(seed, k) for k in range(len(self.fns))])
+
+    def run(self, img, target, seeds):
+        for fn, takes_seed, fn_seed in zip(self.fns, self.takes_seed, seeds):
+            img, target = fn(img, target, seed=fn_seed) if takes_seed else fn(img, target)
+        return img, target
+
+    def probe(self, img, target):
+        """Run on one sample eagerly; NumPy stages remember the output dtypes and shapes."""
+        seeds = self.seeds(tf.constant([0, 0], tf.int64))
+        if self.graph:
+            img, target = self.run(img, target, seeds)
+            return tf.convert_to_tensor(img), tf.convert_to_tensor(target)
+        img, target = self.run(np.asarray(img), np.asarray(target), seeds.numpy())
+        img, target = np.asarray(img), np.asarray(target)
+        self.out_dtypes = (tf.as_dtype(img.dtype), tf.as_dtype(target.dtype))
+        self.out_shapes = (img.shape, target.shape)
+        return tf.convert_to_tensor(img), tf.convert_to_tensor(target)
+
+    def __call__(self, img, target, seed):
+        seeds = self.seeds(seed)
+        if self.graph:
+            return self.run(img, target, tf.unstack(seeds))
+        dtypes = [d.as_numpy_dtype for d in self.out_dtypes]
+
+        def run_numpy(img, target, seeds):
+            return tuple(np.asarray(v, dtype) for v, dtype in zip(self.run(img, target, seeds), dtypes))
+
+        img, target = tf.numpy_function(run_numpy, [img, target, seeds], self.out_dtypes, stateful=True)
+        img.set_shape(self.out_shapes[0])
+        target.set_shape(self.out_shapes[1])
+        return img, target
+
+
+def _stages(transforms):
+    stages = []
+    for fn in transforms or ():
+        if not callable(fn):
+            raise UsageError(f"transform {fn!r} is not callable: give functions (img, target) -> (img, target)")
+        graph = _is_in_graph(fn)
+        if stages and stages[-1].graph == graph:
+            stages[-1] = _Stage(stages[-1].fns + [fn], graph)
+        else:
+            stages.append(_Stage([fn], graph))
+    return stages
+
+
+def _identity(element):
+    return element
+
+
+class Dataloader:
+    """Batches of ``(X_batch, y_batch)`` from a :class:`Dataset`, through ``tf.data``.
+
+    ``transforms`` run on each ``(img, target)``, ``batch_transforms`` on each batch (both in
+    order; see the module docstring for NumPy vs in-graph). ``shuffle`` draws a new order every
+    epoch (a full permutation, or a ``shuffle_buffer_size`` buffer); the last partial batch is
+    kept unless ``drop_last``; ``output_types`` (like ``(np.float32, np.int32)``) casts the batch.
+    Each ``iter()`` is one epoch; ``epoch`` counts them (set it to resume a run's random stream).
+    ``seed`` (default: drawn from NumPy's global generator, so ``set_seed`` fixes it) makes the
+    order and every augmentation repeatable.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, transforms=None,
+                 batch_transforms=None, output_types=None, shuffle_buffer_size=None,
+                 num_parallel_calls=tf.data.AUTOTUNE, prefetch=tf.data.AUTOTUNE, seed=None):
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise UsageError(f"Dataloader batch_size must be a positive integer, got {batch_size!r}")
+        if len(dataset) == 0:
+            raise DataError("Dataloader got an empty dataset: there is nothing to iterate")
+        if output_types is not None and len(output_types) != 2:
+            raise UsageError(f"output_types must be two types (images, targets), got {output_types!r}")
+        self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, int(batch_size), shuffle, drop_last
+        self.shuffle_buffer_size, self.num_parallel_calls, self.prefetch = (
+            shuffle_buffer_size, num_parallel_calls, prefetch)
+        self.output_types = None if output_types is None else tuple(tf.as_dtype(t) for t in output_types)
+        self.seed = int(np.random.randint(2**31 - 1)) if seed is None else int(seed)
+        self.epoch = 0
+        self._arrays = dataset.arrays()
+        self._item_stages, self._batch_stages = _stages(transforms), _stages(batch_transforms)
+        self._probe()
+
+    def __len__(self):
+        """Batches per epoch."""
+        rounding = math.floor if self.drop_last else math.ceil
+        return rounding(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        dataset = self.as_tf_dataset(self.epoch)
+        self.epoch += 1
+        return iter(dataset)
+
+    def _probe(self):
+        """Run the transforms on sample 0 now: NumPy stages learn their output types, and a
+        broken transform fails here, naming itself, rather than inside tf.data."""
+        img, target = self.dataset[0]
+        for stages, batched in ((self._item_stages, False), (self._batch_stages, True)):
+            if batched:
+                img, target = tf.expand_dims(img, 0), tf.expand_dims(target, 0)
+            for stage in stages:
+                try:
+                    img, target = stage.probe(img, target)
+                except Exception as exc:
+                    names = ", ".join(getattr(fn, "__name__", repr(fn)) for fn in stage.fns)
+                    raise ShapeError(f"transform {names} failed on sample 0 of the dataset "
+                                     f"({type(exc).__name__}: {exc}); it must take (img, target) "
+                                     f"and return (img, target)") from exc
+
+    def _indices(self, epoch_seed):
+        n = len(self.dataset)
+        if not self.shuffle:
+            return tf.data.Dataset.range(n)
+        if self.shuffle_buffer_size:
+            shuffle_seed = int(tf.random.experimental.stateless_fold_in(epoch_seed, 2)[0])
+            return tf.data.Dataset.range(n).shuffle(self.shuffle_buffer_size, seed=shuffle_seed,
+                                                     reshuffle_each_iteration=False)
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=epoch_seed)
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    def _slicer(self):
+        """``load(i) -> (img, target)`` from the in-memory arrays (``i``: one index or a batch)."""
+        data, targets = (tf.convert_to_tensor(a) for a in self._arrays)
+        return lambda i: (tf.gather(data, i), tf.gather(targets, i))
+
+    def _generated(self, indices):
+        """``(img, target)`` from ``dataset[i]`` in Python, for datasets not held in arrays."""
+        img, target = (np.asarray(v) for v in self.dataset[0])
+        order = list(indices.as_numpy_iterator())
+        signature = (tf.TensorSpec(img.shape, img.dtype), tf.TensorSpec(target.shape, target.dtype))
+        return tf.data.Dataset.from_generator(lambda: (self.dataset[i] for i in order),
+                                              output_signature=signature)
+
+    def _map(self, dataset, stages, seed, load):
+        """Map ``(i, payload)`` to ``load(payload)`` passed through ``stages``; the i-th element
+        (image or batch) gets the seed fold_in(seed, i). Loading is fused into the first map."""
+        if not stages:
+            return dataset.map(lambda i, payload: load(payload), num_parallel_calls=self.num_parallel_calls)
+        for k, stage in enumerate(stages):
+            def fn(i, payload, stage=stage, first=k == 0, last=k == len(stages) - 1):
+                element = stage(*(load(payload) if first else payload),
+                                tf.random.experimental.stateless_fold_in(seed, i))
+                return element if last else (i, element)
+
+            parallel = self.num_parallel_calls if stage.graph else None  # NumPy holds the GIL anyway
+            dataset = dataset.map(fn, num_parallel_calls=parallel)
+        return dataset
+
+    def as_tf_dataset(self, epoch=0):
+        """The ``tf.data.Dataset`` of epoch ``epoch`` (what ``iter()`` walks through)."""
+        epoch_seed = tf.constant([self.seed, epoch], tf.int64)
+        item_seed, batch_seed = (tf.random.experimental.stateless_fold_in(epoch_seed, k) for k in (0, 1))
+        indices = self._indices(epoch_seed)
+        if self._arrays is None:
+            source, load = self._generated(indices), _identity
+        else:
+            source, load = indices, self._slicer()
+        if self._item_stages or self._arrays is None:
+            dataset = self._map(source.enumerate(), self._item_stages, item_seed, load)
+            dataset, load = dataset.batch(self.batch_size, drop_remainder=self.drop_last), _identity
+        else:  # no per-image work: slice whole batches out of memory at once
+            dataset = source.batch(self.batch_size, drop_remainder=self.drop_last)
+        dataset = self._map(dataset.enumerate(), self._batch_stages, batch_seed, load)
+        if self.output_types is not None:
+            dataset = dataset.map(lambda x, y: (tf.cast(x, self.output_types[0]),
+                                                tf.cast(y, self.output_types[1])))
+        return dataset.prefetch(self.prefetch) if self.prefetch else dataset

@@ -1,0 +1,244 @@
+"""Download MNIST and CIFAR-10 from lists of mirrors, with timeouts and content checksums.
+
+Each file is streamed to a temporary file in the destination directory, checked, and only then
+renamed to its final name (``os.replace``), so an interrupted or bad download never leaves a
+partial file under the name the loaders read. Offline, on a timeout or a checksum mismatch the
+result is ONE :class:`DataError` naming the missing files, the directory and how to get them.
+"""
+import gzip
+import hashlib
+import http.client
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from pathlib import Path
+
+from dlbook.data.paths import (CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES,
+                               DATASETS, dataset_dir, display_path, download_command, missing_files,
+                               resolve_data_dir)
+from dlbook.errors import DataError
+
+# errata: mnist-mirrors (yann.lecun.com, TensorLayer's only source, answers 403)
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+# md5 of the DECOMPRESSED files: mirrors re-compress, so the .gz bytes differ between them.
+MNIST_MD5 = {
+    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cddbe9a8fdcd0ef7c51",
+}
+CIFAR10_URLS = ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",)
+CIFAR10_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR10_ARCHIVE_DIR = "cifar-10-batches-py"
+
+DEFAULT_TIMEOUT = 30.0  # seconds, for the connection and for each read
+_CHUNK = 1 << 16
+
+
+class _DownloadFailed(Exception):
+    """One URL failed (network, timeout, checksum); the caller tries the next mirror."""
+
+
+def missing_data_error(name, root, missing):
+    """The DataError for dataset ``name``'s files ``missing`` under data directory ``root``."""
+    label = {"mnist": "MNIST", "cifar10": "CIFAR-10"}[name]
+    directory = dataset_dir(name, root)
+    what = ("the four official files" if name == "mnist"
+            else "data_batch_1..5, test_batch and batches.meta from cifar-10-python.tar.gz")
+    return DataError(f"{label} file{'s' if len(missing) > 1 else ''} not found: "
+                     f"{', '.join(display_path(p) for p in missing)} (searched {display_path(directory)}). "
+                     f"Put {what} there, or run `{download_command(name, root)}`, "
+                     f"or point --data-dir / $DLBOOK_DATA_DIR at a folder holding {name}/")
+
+
+def _md5_of_file(path, gunzip=False):
+    digest = hashlib.md5()
+    opener = gzip.open if gunzip else open
+    try:
+        with opener(path, "rb") as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b""):
+                digest.update(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _DownloadFailed(f"not a valid {'gzip ' if gunzip else ''}file ({exc})") from None
+    return digest.hexdigest()
+
+
+def _progress_printer(label):
+    """A ``(done, total)`` callback printing progress to stderr (one line per 10% off a terminal)."""
+    tty = sys.stderr.isatty()
+    state = {"shown": -1}
+
+    def show(done, total):
+        if total:
+            tenth = min(10, done * 10 // total)
+            if tty:
+                print(f"\r  {label}: {done / 1e6:6.1f} of {total / 1e6:.1f} MB", end="", file=sys.stderr)
+            elif tenth != state["shown"]:
+                print(f"  {label}: {tenth * 10}%", file=sys.stderr)
+            state["shown"] = tenth
+        elif tty:
+            print(f"\r  {label}: {done / 1e6:6.1f} MB", end="", file=sys.stderr)
+        if tty and total and done >= total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def _fetch(url, directory, label, timeout, progress):
+    """Stream ``url`` into a new temporary file in ``directory``; return its path."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{label}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            done = 0
+            report = _progress_printer(label) if progress else None
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                if report:
+                    report(done, total)
+            if total is not None and done != total:
+                raise _DownloadFailed(f"connection closed after {done} of {total} bytes")
+        return Path(tmp)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, _DownloadFailed):
+            raise
+        if isinstance(exc, (OSError, http.client.HTTPException, ValueError)):
+            # URLError wraps the socket error (e.g. "timed out"); HTTPError says "HTTP Error 403: Forbidden"
+            reason = exc.reason if type(exc) is urllib.error.URLError else exc
+            raise _DownloadFailed(str(reason) or type(reason).__name__) from None
+        raise
+
+
+def _download_verified(urls, directory, label, verify, timeout, progress):
+    """Try each URL until one gives a file that ``verify`` accepts; return that temporary file.
+
+    Raises DataError-ready text (via ``_DownloadFailed``) listing every failure.
+    """
+    failures = []
+    for url in urls:
+        if progress:
+            print(f"Downloading {url}", file=sys.stderr, flush=True)
+        tmp = None
+        try:
+            tmp = _fetch(url, directory, label, timeout, progress)
+            verify(tmp)
+            return tmp
+        except _DownloadFailed as exc:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+            failures.append(f"{urllib.parse.urlsplit(url).netloc or url}: {exc}")
+            if progress:
+                print(f"  failed: {exc}", file=sys.stderr, flush=True)
+    raise _DownloadFailed("; ".join(failures))
+
+
+def _checksum(expected, gunzip=False):
+    def verify(path):
+        found = _md5_of_file(path, gunzip=gunzip)
+        if found != expected:
+            raise _DownloadFailed(f"checksum mismatch (md5 {found}, expected {expected})")
+    return verify
+
+
+def download_mnist(data_dir=None, *, mirrors=None, md5s=None, timeout=DEFAULT_TIMEOUT, progress=True):
+    """Download the MNIST files missing from ``<data_dir>/mnist``; return that directory.
+
+    Each file comes from the first of ``mirrors`` (base URLs; default ``MNIST_MIRRORS``) that
+    delivers it with the right decompressed md5 (``md5s``; default ``MNIST_MD5``).
+    Raises one DataError when a file cannot be had.
+    """
+    mirrors, md5s = mirrors or MNIST_MIRRORS, md5s or MNIST_MD5
+    root = resolve_data_dir(data_dir)
+    directory = root / "mnist"
+    directory.mkdir(parents=True, exist_ok=True)
+    for filename in [p.name for p in missing_files("mnist", root)]:
+        try:
+            tmp = _download_verified([m + filename for m in mirrors], directory, filename,
+                                     _checksum(md5s[filename], gunzip=True), timeout, progress)
+        except _DownloadFailed as exc:  # the other files would fail the same way: stop here
+            raise _download_error("mnist", root, filename, exc) from None
+        os.replace(tmp, directory / filename)
+    return directory
+
+
+def download_cifar10(data_dir=None, *, urls=None, md5=None, timeout=DEFAULT_TIMEOUT, progress=True):
+    """Download cifar-10-python.tar.gz (from ``urls``; default ``CIFAR10_URLS``), check its md5
+    (default ``CIFAR10_ARCHIVE_MD5``), and extract the batches into
+    ``<data_dir>/cifar10/cifar-10-batches-py`` (each file moved into place atomically; the
+    archive is deleted afterwards). Returns that directory; raises one DataError on failure."""
+    urls, md5 = urls or CIFAR10_URLS, md5 or CIFAR10_ARCHIVE_MD5
+    root = resolve_data_dir(data_dir)
+    directory = root / CIFAR10_SUBDIR
+    directory.mkdir(parents=True, exist_ok=True)
+    wanted = [*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH, CIFAR10_META]
+    try:
+        archive = _download_verified(urls, directory.parent, "cifar-10-python.tar.gz",
+                                     _checksum(md5), timeout, progress)
+    except _DownloadFailed as exc:
+        raise _download_error("cifar10", root, "cifar-10-python.tar.gz", exc) from None
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".cifar10."))
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for name in wanted:  # only the expected regular files: no path tricks from the archive
+                member = tar.getmember(f"{CIFAR10_ARCHIVE_DIR}/{name}")
+                if not member.isfile():
+                    raise DataError(f"cifar-10-python.tar.gz: {member.name} is not a regular file")
+                with tar.extractfile(member) as src, open(staging / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        for name in wanted:
+            os.replace(staging / name, directory / name)
+    except (KeyError, tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"could not extract {display_path(archive)} into {display_path(directory)} "
+                        f"({exc}); retry `{download_command('cifar10', root)}`") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        archive.unlink(missing_ok=True)
+    return directory
+
+
+def _download_error(name, root, filename, failure):
+    missing = missing_files(name, root) or [dataset_dir(name, root) / filename]
+    return DataError(f"could not download {filename} ({failure}). {missing_data_error(name, root, missing)}")
+
+
+def download_dataset(name, data_dir=None, **kwargs):
+    """Download dataset ``name`` ("mnist" or "cifar10") into ``data_dir``; return its directory."""
+    if name == "mnist":
+        return download_mnist(data_dir, **kwargs)
+    if name == "cifar10":
+        return download_cifar10(data_dir, **kwargs)
+    raise DataError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+
+
+def main(argv=None):
+    """``python scripts/download_data.py {mnist,cifar10,all} [--data-dir DIR] [--timeout S]``."""
+    from dlbook.options import make_parser, positive_float
+    parser = make_parser(prog="python scripts/download_data.py",
+                         description="Download MNIST and/or CIFAR-10 into the data directory "
+                                     "(files already there are kept).")
+    parser.add_argument("dataset", choices=[*DATASETS, "all"], help="what to download")
+    parser.add_argument("--data-dir", default=None, help="data directory (default: $DLBOOK_DATA_DIR, else ./data)")
+    parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT,
+                        help="seconds to wait for a connection or for each read")
+    args = parser.parse_args(argv)
+    root = resolve_data_dir(args.data_dir)
+    for name in DATASETS if args.dataset == "all" else [args.dataset]:
+        directory = dataset_dir(name, root)
+        complete = (not missing_files(name, root) if name == "mnist" else
+                    all((directory / f).is_file() for f in (*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH,
+                                                            CIFAR10_META)))
+        if not complete:
+            download_dataset(name, root, timeout=args.timeout)
+        print(f"{name}: {'already' if complete else 'ready'} in {display_path(directory)}")
+    return 0

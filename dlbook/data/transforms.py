@@ -1,0 +1,107 @@
+"""The 1.10.5 augmentation as the book means it, in TensorFlow ops and as a NumPy reference.
+
+Training (the book's ``_fn_train``): a random 24x24 crop (each of the 9 x 9 offsets of a 32x32
+image equally likely), a random left-right flip (probability 1/2), then per-image
+standardization: subtract the image's mean and divide by its standard deviation, over all its
+pixels and channels (``tf.image.per_image_standardization``; the std is floored at
+1/sqrt(pixels*channels) so a flat image gives zeros, not a division by zero).
+Test (the book's ``_fn_test``): the central 24x24 crop, then the same standardization.
+
+The TF transforms take ``(img, target)`` and return them, like the book's; ``img`` may be one
+image ``[H, W, C]`` or a batch ``[N, H, W, C]`` (each image then gets its own crop and flip), so
+the same function serves a per-image ``tf.data`` map and the faster per-batch map
+(``Dataloader(batch_transforms=[train_transform])``). With ``seed`` (a shape-[2] integer
+tensor, passed by the Dataloader) the draws are stateless and so repeatable.
+
+The book's printed calls do something else (see docs/errata.md, section 1.10.5):
+``tl.prepro.crop(img, 24, 24, False)`` is a central crop, and ``tl.prepro.samplewise_norm(img)``
+with default arguments returns the image unchanged. ``numpy_train_transform`` /
+``numpy_test_transform`` are the corrected NumPy versions (the oracle of the tests, and what
+``--augment numpy`` runs).
+"""
+import numpy as np
+import tensorflow as tf
+
+CROP = 24  # the book trains and tests on 24x24 crops of the 32x32 CIFAR-10 images
+
+
+def in_graph(fn):
+    """Mark ``fn(img, target[, seed])`` as written in TF ops: the Dataloader runs it in-graph."""
+    fn.in_graph = True
+    return fn
+
+
+def random_crop_flip(images, size=CROP, seed=None):
+    """A random ``size`` x ``size`` crop and a random left-right flip of each image."""
+    images = tf.convert_to_tensor(images)
+    single = images.shape.rank == 3
+    if single:
+        images = images[tf.newaxis]
+    shape = tf.shape(images)
+    n, height, width = shape[0], shape[1], shape[2]
+    if seed is None:
+        draws = tf.random.uniform([n, 3])
+    else:
+        draws = tf.random.stateless_uniform([n, 3], seed=seed)
+    # errata: random-crop-offsets (every offset 0..H-size, the last one included)
+    top = tf.cast(draws[:, 0] * tf.cast(height - size + 1, tf.float32), tf.int32)
+    left = tf.cast(draws[:, 1] * tf.cast(width - size + 1, tf.float32), tf.int32)
+    flip = draws[:, 2] < 0.5
+    steps = tf.range(size)
+    rows = top[:, tf.newaxis] + steps
+    # a flipped crop reads its columns right to left: crop and flip in one gather
+    cols = left[:, tf.newaxis] + tf.where(flip[:, tf.newaxis], size - 1 - steps, steps)
+    out = tf.gather(images, rows, axis=1, batch_dims=1)
+    out = tf.gather(out, cols, axis=2, batch_dims=1)
+    return out[0] if single else out
+
+
+def central_crop(images, size=CROP):
+    """The central ``size`` x ``size`` crop (offset floor((H - size) / 2), as tl.prepro.crop)."""
+    images = tf.convert_to_tensor(images)
+    height, width = images.shape[-3], images.shape[-2]
+    top, left = (height - size) // 2, (width - size) // 2
+    return images[..., top:top + size, left:left + size, :]
+
+
+def standardize(images):
+    """Per-image standardization: (x - mean) / max(std, 1/sqrt(n)) over each image's n values."""
+    # errata: samplewise-norm
+    return tf.image.per_image_standardization(images)
+
+
+@in_graph
+def train_transform(img, target, seed=None):
+    """The book's ``_fn_train`` in TF ops: random crop, random flip, standardization."""
+    return standardize(random_crop_flip(img, seed=seed)), target
+
+
+@in_graph
+def test_transform(img, target):
+    """The book's ``_fn_test`` in TF ops: central crop, standardization."""
+    return standardize(central_crop(img)), target
+
+
+def numpy_standardize(img):
+    """NumPy reference of :func:`standardize` for one image (float32)."""
+    img = np.asarray(img, dtype=np.float32)
+    std = max(float(img.std()), 1.0 / np.sqrt(img.size))
+    return ((img - img.mean()) / std).astype(np.float32)
+
+
+def numpy_train_transform(img, target, rng=np.random):
+    """The book's ``_fn_train`` corrected, in NumPy: random crop, random flip, standardization."""
+    height, width = img.shape[0], img.shape[1]
+    top = rng.randint(0, height - CROP + 1)
+    left = rng.randint(0, width - CROP + 1)
+    img = img[top:top + CROP, left:left + CROP]
+    if rng.uniform() < 0.5:
+        img = img[:, ::-1]
+    return numpy_standardize(img), np.reshape(target, ())
+
+
+def numpy_test_transform(img, target):
+    """The book's ``_fn_test`` corrected, in NumPy: central crop, standardization."""
+    top, left = (img.shape[0] - CROP) // 2, (img.shape[1] - CROP) // 2
+    img = img[top:top + CROP, left:left + CROP]
+    return numpy_standardize(img), np.reshape(target, ())

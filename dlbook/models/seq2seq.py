@@ -1,0 +1,71 @@
+"""The GRU Seq2seq chatbot model of section 1.10.6, built with ``tl.models.Seq2seq`` as printed.
+
+    from dlbook.models import get_seq2seq_model, masked_sequence_loss
+    model = get_seq2seq_model(vocabulary_size=1000)      # 3 GRU layers of 256 units, 1024-d embedding
+    model.train()
+    logits = model(inputs=[encoder_ids, decoder_ids])    # [batch, decoder_seq_length, vocabulary_size]
+    loss = masked_sequence_loss(logits, target_ids, target_mask)
+
+:func:`encode` and :func:`decode_step` run the model's own encoder and decoder layers one step at
+a time; ``dlbook.chat.inference`` builds greedy decoding, top-n sampling and beam search on them.
+Seq2seq runs eagerly only (TensorLayer's RNN builds Python lists from tensors).
+"""
+from dlbook.compat import tl
+import tensorflow as tf
+
+
+def get_seq2seq_model(vocabulary_size, decoder_seq_length=20, n_layer=3, n_units=256,
+                      embedding_size=1024, name=None):
+    """The book's chatbot: ``Seq2seq`` with GRU cells for the encoder and the decoder.
+
+    Defaults are the book's (``decoder_seq_length=20``, ``n_layer=3``, ``n_units=256``,
+    ``emb_dim=1024``). The returned TensorLayer model must be put in ``train()``/``eval()`` mode
+    before it is called.
+    """
+    return tl.models.Seq2seq(
+        decoder_seq_length=decoder_seq_length,
+        cell_enc=tf.keras.layers.GRUCell,
+        cell_dec=tf.keras.layers.GRUCell,
+        n_layer=n_layer,
+        n_units=n_units,
+        embedding_layer=tl.layers.Embedding(vocabulary_size=vocabulary_size, embedding_size=embedding_size),
+        name=name,
+    )
+
+
+def masked_sequence_loss(logits, target_seqs, target_mask):
+    """Mean cross-entropy over the positions where ``target_mask`` is 1 (TensorLayer's
+    ``cross_entropy_seq_with_mask``, as in the book). ``logits``: [batch, steps, vocabulary]."""
+    vocabulary_size = logits.shape[-1]
+    return tl.cost.cross_entropy_seq_with_mask(
+        logits=tf.reshape(logits, [-1, vocabulary_size]), target_seqs=target_seqs,
+        input_mask=target_mask, return_details=False)
+
+
+def encode(model, encoder_ids):
+    """The encoder's final state of each layer for ``encoder_ids`` [batch, steps] (a list of
+    per-layer states, each a list of [batch, n_units] tensors)."""
+    # Layers are run through .forward: TensorLayer's Layer.__call__ would record graph nodes.
+    output = model.embedding_layer.forward(tf.convert_to_tensor(encoder_ids))
+    states = []
+    for layer in model.enc_layers:
+        output, state = layer.forward(output, return_state=True)
+        states.append(state)
+    return states
+
+
+def decode_step(model, tokens, states):
+    """One decoder step: ``tokens`` [batch] ids and per-layer ``states`` -> (logits [batch,
+    vocabulary], new states). Same layers and order as ``Seq2seq.forward``/``inference``."""
+    output = model.embedding_layer.forward(tf.reshape(tf.convert_to_tensor(tokens), [-1, 1]))
+    new_states = []
+    for layer, state in zip(model.dec_layers, states):
+        output, state = layer.forward(output, initial_state=state, return_state=True)
+        new_states.append(state)
+    logits = model.dense_layer.forward(model.reshape_layer.forward(output))
+    return logits, new_states
+
+
+def gather_states(states, indices):
+    """Reorder the batch rows of per-layer states (beam search keeps the best hypotheses)."""
+    return [[tf.gather(s, indices) for s in layer_state] for layer_state in states]

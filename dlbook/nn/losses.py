@@ -1,0 +1,102 @@
+"""1.5 Loss functions, from the book's equations (1.13)–(1.20).
+
+Conventions: ``y`` is the target, ``y_hat`` the prediction, one sample per row; probabilities
+sum to 1 along the last axis. Every loss is averaged over the samples (rows).
+
+    KL divergence (1.13)        D_KL(p || q) = sum_x p(x) log(p(x) / q(x))   (0 log 0 = 0)
+    cross-entropy (1.14)        H(p, q) = -sum_x p(x) log q(x) = H(p) + D_KL(p || q)
+    binary (1.15)               -[y log y_hat + (1 - y) log(1 - y_hat)]
+    multi-class (1.16)          -sum_c y_c log y_hat_c
+    Lp norm (1.17)              ||x||_p = (sum_i |x_i|^p)^(1/p)
+    Lp loss (1.18)              ||y - y_hat||_p
+    MSE (1.19)                  1/n sum_i (y_i - y_hat_i)^2
+    MAE (1.20)                  1/n sum_i |y_i - y_hat_i|
+
+The "from logits" forms take the pre-activation z instead of a probability and never take the
+log of a rounded-off 0: log sigmoid(z) = -log(1 + e^-z) and log softmax(z) = z - logsumexp(z).
+"""
+import numpy as np
+
+
+def _xlogy(x, y):
+    """x * log(y), defined as 0 where x == 0 (so 0 log 0 = 0)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
+
+
+def kl_divergence(p, q):
+    """(1.13) D_KL(p || q) = sum p log(p / q) over the last axis, averaged over rows."""
+    return float(np.mean(np.sum(_xlogy(p, p) - _xlogy(p, q), axis=-1)))
+
+
+def entropy(p):
+    """H(p) = -sum p log p over the last axis, averaged over rows."""
+    return float(np.mean(-np.sum(_xlogy(p, p), axis=-1)))
+
+
+def cross_entropy(p, q):
+    """(1.14) H(p, q) = -sum p log q over the last axis, averaged over rows."""
+    return float(np.mean(-np.sum(_xlogy(p, q), axis=-1)))
+
+
+def binary_cross_entropy(y, y_hat):
+    """(1.15) mean of -[y log y_hat + (1 - y) log(1 - y_hat)], y_hat a probability."""
+    y = np.asarray(y, dtype=float)
+    return float(np.mean(-(_xlogy(y, y_hat) + _xlogy(1 - y, 1 - np.asarray(y_hat, dtype=float)))))
+
+
+def binary_cross_entropy_with_logits(y, z):
+    """(1.15) with y_hat = sigmoid(z): mean of max(z, 0) - z y + log(1 + e^-|z|)."""
+    y, z = np.asarray(y, dtype=float), np.asarray(z, dtype=float)
+    return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+
+def logsumexp(z, axis=-1):
+    """log sum_j e^(z_j), shifted by max(z) so it does not overflow."""
+    z = np.asarray(z, dtype=float)
+    top = z.max(axis=axis, keepdims=True)
+    return np.squeeze(top, axis) + np.log(np.sum(np.exp(z - top), axis=axis))
+
+
+def categorical_cross_entropy(y, y_hat):
+    """(1.16) mean over rows of -sum_c y_c log y_hat_c, y one-hot (or soft), y_hat probabilities."""
+    return cross_entropy(y, y_hat)
+
+
+def categorical_cross_entropy_with_logits(y, z):
+    """(1.16) with y_hat = softmax(z): mean over rows of logsumexp(z) sum_c y_c - sum_c y_c z_c."""
+    y, z = np.asarray(y, dtype=float), np.asarray(z, dtype=float)
+    return float(np.mean(logsumexp(z) * y.sum(axis=-1) - np.sum(y * z, axis=-1)))
+
+
+def sparse_categorical_cross_entropy_with_logits(labels, z):
+    """(1.16) with integer class labels: mean of logsumexp(z) - z[label] (what tl.cost.cross_entropy
+    computes)."""
+    z = np.asarray(z, dtype=float)
+    labels = np.asarray(labels)
+    return float(np.mean(logsumexp(z) - z[np.arange(len(z)), labels]))
+
+
+def lp_norm(x, p=2, axis=None):
+    """(1.17) (sum |x_i|^p)^(1/p); p = inf gives max |x_i|."""
+    x = np.abs(np.asarray(x, dtype=float))
+    if np.isinf(p):
+        return np.max(x, axis=axis)
+    return np.sum(x ** p, axis=axis) ** (1.0 / p)
+
+
+def lp_loss(y, y_hat, p=2):
+    """(1.18) ||y - y_hat||_p per row, averaged over rows."""
+    diff = np.asarray(y, dtype=float) - np.asarray(y_hat, dtype=float)
+    return float(np.mean(lp_norm(np.atleast_2d(diff), p, axis=-1)))
+
+
+def mse(y, y_hat):
+    """(1.19) mean of (y - y_hat)^2 over all elements."""
+    return float(np.mean((np.asarray(y, dtype=float) - np.asarray(y_hat, dtype=float)) ** 2))
+
+
+def mae(y, y_hat):
+    """(1.20) mean of |y - y_hat| over all elements."""
+    return float(np.mean(np.abs(np.asarray(y, dtype=float) - np.asarray(y_hat, dtype=float))))

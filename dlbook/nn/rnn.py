@@ -1,0 +1,142 @@
+"""1.9 Recurrent cells from the equations, and gradients through time.
+
+The book concatenates the previous state and the input, [h_(t-1); x_t], and multiplies by one
+matrix per gate, of shape (units, units + inputs). Parameters are dicts of NumPy arrays.
+
+Simple RNN (1.25):  h_t = tanh(W [h_(t-1); x_t] + b)
+
+LSTM (1.26):        f_t = sigmoid(W_f [h_(t-1); x_t] + b_f)      forget gate
+                    i_t = sigmoid(W_i [h_(t-1); x_t] + b_i)      input gate
+                    c~_t = tanh(W_c [h_(t-1); x_t] + b_c)        candidate cell state
+                    c_t = f_t * c_(t-1) + i_t * c~_t
+                    o_t = sigmoid(W_o [h_(t-1); x_t] + b_o)      output gate
+                    h_t = o_t * tanh(c_t)
+
+GRU:                z_t = sigmoid(W_z [h_(t-1); x_t] + b_z)      update gate
+                    r_t = sigmoid(W_r [h_(t-1); x_t] + b_r)      reset gate
+                    h~_t = tanh(W_h [r_t * h_(t-1); x_t] + b_h)
+                    h_t = (1 - z_t) * h_(t-1) + z_t * h~_t
+
+Keras keeps the input part and the recurrent part apart (kernel for x, recurrent_kernel for h,
+shapes (inputs, 4 units) and (units, 4 units) for the LSTM, gate order i, f, c, o; GRU order
+z, r, h) and writes the GRU update as h_t = z * h_(t-1) + (1 - z) * h~_t, i.e. its z is our
+1 - z. :func:`lstm_to_keras` and :func:`gru_to_keras` convert the weights so that Keras's cells
+compute exactly these equations.
+"""
+import numpy as np
+
+from dlbook.nn.activations import sigmoid, tanh
+
+LSTM_GATES = ("f", "i", "c", "o")
+GRU_GATES = ("z", "r", "h")
+
+
+def init_cell(gates, units, inputs, seed=0, scale=0.5):
+    """Random weights W_g (units, units + inputs) and biases b_g for each gate name."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for g in gates:
+        params[f"W_{g}"] = rng.normal(0.0, scale, (units, units + inputs))
+        params[f"b_{g}"] = rng.normal(0.0, scale, units)
+    return params
+
+
+def simple_rnn_cell(x, h, params):
+    """(1.25) h_t = tanh(W [h; x] + b), params {"W": (units, units + inputs), "b": (units,)}."""
+    return tanh(params["W"] @ np.concatenate([h, x]) + params["b"])
+
+
+def lstm_cell(x, h, c, params):
+    """(1.26) one LSTM step for one sample; returns (h_t, c_t)."""
+    hx = np.concatenate([h, x])
+    gate = {g: params[f"W_{g}"] @ hx + params[f"b_{g}"] for g in LSTM_GATES}
+    f, i, o = sigmoid(gate["f"]), sigmoid(gate["i"]), sigmoid(gate["o"])
+    c = f * c + i * tanh(gate["c"])
+    return o * tanh(c), c
+
+
+def gru_cell(x, h, params):
+    """One GRU step for one sample; returns h_t."""
+    hx = np.concatenate([h, x])
+    z = sigmoid(params["W_z"] @ hx + params["b_z"])
+    r = sigmoid(params["W_r"] @ hx + params["b_r"])
+    candidate = tanh(params["W_h"] @ np.concatenate([r * h, x]) + params["b_h"])
+    return (1 - z) * h + z * candidate
+
+
+def run_sequence(cell, xs, params, units):
+    """Unroll ``cell`` ("simple", "lstm" or "gru") over xs of shape (T, inputs) from zero states;
+    returns the hidden states, shape (T, units)."""
+    h, c, states = np.zeros(units), np.zeros(units), []
+    for x in np.asarray(xs, dtype=float):
+        if cell == "lstm":
+            h, c = lstm_cell(x, h, c, params)
+        else:
+            h = (simple_rnn_cell if cell == "simple" else gru_cell)(x, h, params)
+        states.append(h)
+    return np.array(states)
+
+
+def _split(W, units):
+    """(recurrent part acting on h, input part acting on x) of a book matrix, Keras-shaped."""
+    return W[:, :units].T, W[:, units:].T
+
+
+def lstm_to_keras(params):
+    """[kernel, recurrent_kernel, bias] for ``keras.layers.LSTMCell.set_weights``
+    (gate order i, f, c, o; Keras applies x @ kernel + h @ recurrent_kernel)."""
+    units = len(params["b_i"])
+    order = ("i", "f", "c", "o")
+    recurrent, kernel = zip(*(_split(params[f"W_{g}"], units) for g in order))
+    bias = np.concatenate([params[f"b_{g}"] for g in order])
+    return [np.concatenate(kernel, axis=1), np.concatenate(recurrent, axis=1), bias]
+
+
+def gru_to_keras(params):
+    """[kernel, recurrent_kernel, bias] for ``keras.layers.GRUCell(reset_after=False)``.
+
+    Keras's update gate is 1 - z: since sigmoid(-a) = 1 - sigmoid(a), its z weights and bias
+    are ours negated."""
+    units = len(params["b_z"])
+    sign = {"z": -1.0, "r": 1.0, "h": 1.0}
+    recurrent, kernel = zip(*(_split(sign[g] * params[f"W_{g}"], units) for g in GRU_GATES))
+    bias = np.concatenate([sign[g] * params[f"b_{g}"] for g in GRU_GATES])
+    return [np.concatenate(kernel, axis=1), np.concatenate(recurrent, axis=1), bias]
+
+
+# --- Vanishing and exploding gradients through time -------------------------------------------
+
+def recurrent_matrix(units, radius, seed=0):
+    """A symmetric matrix whose eigenvalues lie in [-radius, radius], the largest in absolute
+    value being exactly ``radius`` (its spectral radius and its 2-norm)."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(units, units)))
+    eig = rng.uniform(-radius, radius, units)
+    eig[0] = radius
+    return q @ np.diag(eig) @ q.T
+
+
+def gradient_through_time(W, steps, h0, activation="linear", xs=None):
+    """Backpropagate through h_t = f(W h_(t-1) + x_t) by hand:
+
+        dh_t/dh_0 = diag(f'(a_t)) W  ...  diag(f'(a_1)) W,   a_t = W h_(t-1) + x_t
+
+    Returns (norms, jacobian): the 2-norm of dh_t/dh_0 for t = 1..steps, and dh_T/dh_0.
+    With a linear f and a symmetric W the norm is exactly radius**t: it vanishes for a largest
+    eigenvalue below 1 and explodes above 1; tanh (f' <= 1) can only shrink it further.
+    """
+    W = np.asarray(W, dtype=float)
+    h = np.asarray(h0, dtype=float)
+    xs = np.zeros((steps, len(h))) if xs is None else np.asarray(xs, dtype=float)
+    jacobian, norms = np.eye(len(h)), []
+    for t in range(steps):
+        a = W @ h + xs[t]
+        if activation == "tanh":
+            h = tanh(a)
+            local = (1.0 - h ** 2)[:, None] * W
+        else:
+            h = a
+            local = W
+        jacobian = local @ jacobian
+        norms.append(np.linalg.norm(jacobian, 2))
+    return np.array(norms), jacobian

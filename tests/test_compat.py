@@ -1,0 +1,393 @@
+"""dlbook.compat: each TensorLayer fix works, and each bug comes back when its fix is switched off.
+
+The "without the fix" half runs in ONE subprocess (TensorFlow's import costs seconds) with every
+fix disabled through ``DLBOOK_COMPAT_DISABLE``; it runs each broken scenario and reports the error.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from dlbook import compat
+from dlbook.compat import FIX_NAMES, sample_top_n, tl
+from dlbook.errors import UsageError
+import tensorflow as tf
+
+# Each scenario runs with every fix off; the Seq2seq one needs fix_rnn_initial_state back on first.
+_UNFIXED_SCRIPT = textwrap.dedent('''
+    import json, os, sys, tempfile
+    import numpy as np
+    from dlbook import compat
+    from dlbook.compat import tl
+    import tensorflow as tf
+    sys.path.insert(0, os.environ["TESTS_DIR"])
+    import test_compat as t
+    report = {"applied": sorted(compat._applied)}
+    work = tempfile.mkdtemp()
+
+    def scenario(name, run):
+        try:
+            run()
+            report[name] = "no error"
+        except Exception as exc:
+            report[name] = f"{type(exc).__name__}: {exc}"
+
+    scenario("fix_rnn_initial_state", lambda: t.rnn_model(tf.keras.layers.GRUCell)(t.sequences()))
+    scenario("fix_batchnorm_moving_stats", lambda: t.bn_train_step(t.static_bn_model())(t.images()))
+    scenario("fix_hdf5_str_names", lambda: t.round_trip(os.path.join(work, "m.h5")))
+    npz = os.path.join(work, "m.npz")
+    scenario("fix_npz_ragged_save", lambda: t.round_trip(npz))
+    scenario("npz_left_behind", lambda: np.load(npz, allow_pickle=True)["params"])
+    compat.apply(skip=[n for n in compat.FIX_NAMES if n != "fix_rnn_initial_state"])
+    scenario("fix_seq2seq_top_n", lambda: t.sample_seq2seq(t.seq2seq_with_logits([3.0, 1.0, -0.5, -2.0]), 1, 3))
+    print("REPORT" + json.dumps(report))
+''')
+
+
+@pytest.fixture(scope="module")
+def unfixed():
+    """What each scenario raises with every fix disabled (one subprocess for all of them)."""
+    env = dict(os.environ, DLBOOK_COMPAT_DISABLE=",".join(FIX_NAMES),
+               TESTS_DIR=os.path.dirname(__file__), TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", _UNFIXED_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=300)
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("REPORT")]
+    assert line, proc.stderr[-3000:]
+    return json.loads(line[-1][len("REPORT"):])
+
+
+# -- scenarios (shared by the subprocess and the tests below) --------------------------------
+
+def sequences(batch=4, steps=7, features=5, seed=0):
+    return tf.constant(np.random.default_rng(seed).normal(size=(batch, steps, features)), tf.float32)
+
+
+def rnn_model(cell_class, units=6):
+    layer = tl.layers.RNN(cell=cell_class(units), in_channels=5, return_last_output=False,
+                          return_last_state=True)
+
+    class Net(tl.models.Model):
+        def __init__(self):
+            super().__init__()
+            self.rnn = layer
+
+        def forward(self, x):
+            return self.rnn(x)
+
+    net = Net()
+    net.eval()
+    return net
+
+
+def images(seed=1):
+    return tf.constant(np.random.default_rng(seed).normal(2.0, 3.0, size=(8, 6, 6, 2)), tf.float32)
+
+
+def static_bn_model():
+    """Conv2d -> BatchNorm2d -> Flatten, built statically (which runs one training forward)."""
+    ni = tl.layers.Input([None, 6, 6, 2])
+    nn = tl.layers.Conv2d(3, (3, 3), (1, 1), in_channels=2)(ni)
+    nn = tl.layers.BatchNorm2d(decay=0.9)(nn)
+    return tl.models.Model(ni, tl.layers.Flatten()(nn))
+
+
+def bn_train_step(model):
+    optimizer = tf.optimizers.SGD(0.01)
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(model(x) ** 2)
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
+        return loss
+
+    model.train()
+    return step
+
+
+def mlp():
+    ni = tl.layers.Input([None, 6])
+    nn = tl.layers.Dense(5, act=tf.nn.relu)(ni)
+    nn = tl.layers.Dropout(keep=0.8)(nn)
+    nn = tl.layers.BatchNorm()(nn)
+    return tl.models.Model(ni, tl.layers.Dense(3)(nn))
+
+
+def round_trip(path, **load_kwargs):
+    """Save a random MLP's weights to ``path``, load them into a fresh MLP: both outputs."""
+    saved, loaded = mlp(), mlp()
+    saved.save_weights(path)
+    loaded.load_weights(path, **load_kwargs)
+    saved.eval(), loaded.eval()
+    x = np.random.default_rng(2).normal(size=(4, 6)).astype(np.float32)
+    return saved(x).numpy(), loaded(x).numpy()
+
+
+def seq2seq(cell_class=tf.keras.layers.GRUCell, vocabulary=12, units=16):
+    """The book's Seq2seq call (1.10.6) with small sizes: n_layer=3 as printed."""
+    return tl.models.Seq2seq(
+        decoder_seq_length=5, cell_enc=cell_class, cell_dec=cell_class, n_layer=3, n_units=units,
+        embedding_layer=tl.layers.Embedding(vocabulary_size=vocabulary, embedding_size=8))
+
+
+def seq2seq_with_logits(logits):
+    """A Seq2seq whose output logits are ``logits`` at every step (zero kernel, bias = logits)."""
+    model = seq2seq(vocabulary=len(logits))
+    model.dense_layer.W.assign(tf.zeros_like(model.dense_layer.W))
+    model.dense_layer.b.assign(tf.constant(logits, tf.float32))
+    model.eval()
+    return model
+
+
+def sample_seq2seq(model, batch, steps, top_n=3):
+    encoder = np.arange(1, 1 + 4 * batch).reshape(batch, 4) % model.vocabulary_size
+    return model(inputs=[encoder], seq_length=steps, start_token=1, top_n=top_n).numpy()
+
+
+# -- the switch --------------------------------------------------------------------------------
+
+def test_every_fix_is_applied_on_import():
+    assert compat._applied == set(FIX_NAMES)
+
+
+def test_apply_is_idempotent():
+    forward = tl.layers.RNN.forward
+    compat.apply()
+    assert tl.layers.RNN.forward is forward
+
+
+def test_unknown_fix_name_is_a_usage_error():
+    with pytest.raises(UsageError, match="fix_typo.*known: fix_rnn_initial_state"):
+        compat.apply(skip=["fix_typo"])
+
+
+def test_disabled_subprocess_applied_nothing_at_import(unfixed):
+    assert unfixed["applied"] == []
+
+
+# -- fix_rnn_initial_state ---------------------------------------------------------------------
+
+def test_rnn_fails_without_fix(unfixed):
+    assert "Shapes of all inputs must match" in unfixed["fix_rnn_initial_state"]
+
+
+@pytest.mark.parametrize("cell_class", [tf.keras.layers.GRUCell, tf.keras.layers.LSTMCell,
+                                        tf.keras.layers.SimpleRNNCell])
+def test_rnn_matches_keras_rnn(cell_class):
+    """Oracle: Keras' own RNN layer on the same cell; tolerance 1e-5 (float32, 7 steps)."""
+    x = sequences()
+    net = rnn_model(cell_class)
+    outputs, state = net(x)
+    keras_rnn = tf.keras.layers.RNN(net.rnn.cell, return_sequences=True, return_state=True)
+    expected = keras_rnn(x)
+    np.testing.assert_allclose(outputs.numpy(), expected[0].numpy(), atol=1e-5)
+    for got, want in zip(state, expected[1:]):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("cell_class", [tf.keras.layers.GRUCell, tf.keras.layers.LSTMCell])
+def test_seq2seq_book_call_trains_and_infers(cell_class):
+    """The book's Seq2seq(n_layer=3) learns a fixed batch eagerly, then infers token ids."""
+    tf.random.set_seed(0)
+    rng = np.random.default_rng(0)
+    model = seq2seq(cell_class)
+    encoder, decoder = rng.integers(1, 12, (6, 4)), rng.integers(1, 12, (6, 5))
+    target = np.roll(decoder, -1, axis=1)
+    optimizer = tf.optimizers.Adam(0.02)
+    model.train()
+    losses = []
+    for _ in range(12):
+        with tf.GradientTape() as tape:
+            logits = model(inputs=[encoder, decoder])
+            loss = tl.cost.cross_entropy_seq_with_mask(
+                logits=tf.reshape(logits, [-1, 12]), target_seqs=target, input_mask=np.ones_like(target))
+        grads = tape.gradient(loss, model.trainable_weights)
+        assert all(g is not None for g in grads)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        losses.append(float(loss))
+    assert logits.shape == (6, 5, 12)
+    assert losses[-1] < 0.7 * losses[0]
+    model.eval()
+    replies = model(inputs=[encoder[:2]], seq_length=4, start_token=1).numpy()
+    assert replies.shape == (2, 4) and replies.min() >= 0 and replies.max() < 12
+
+
+# -- fix_batchnorm_moving_stats ----------------------------------------------------------------
+
+def _pre_bn(model, x):
+    conv = model.all_layers[1]
+    return tf.nn.conv2d(x, conv.W, 1, "VALID") + conv.b
+
+
+def test_batchnorm_fails_in_tf_function_without_fix(unfixed):
+    assert "Can not convert a NoneType into a Tensor" in unfixed["fix_batchnorm_moving_stats"]
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "tf.function"])
+def test_batchnorm_updates_moving_stats_by_the_decay_formula(compiled):
+    """moving = 0.9 * moving + 0.1 * batch statistic, two training calls; tolerance 1e-6."""
+    model = static_bn_model()
+    bn = model.all_layers[2]
+    model.train()
+    forward = tf.function(lambda x: model(x)) if compiled else model
+    mean, var = bn.moving_mean.numpy(), bn.moving_var.numpy()
+    for seed in (3, 4):  # the second tf.function call reuses the trace
+        x = images(seed)
+        batch_mean, batch_var = tf.nn.moments(_pre_bn(model, x), [0, 1, 2])
+        forward(x)
+        mean = 0.9 * mean + 0.1 * batch_mean.numpy()
+        var = 0.9 * var + 0.1 * batch_var.numpy()
+        np.testing.assert_allclose(bn.moving_mean.numpy(), mean, atol=1e-6)
+        np.testing.assert_allclose(bn.moving_var.numpy(), var, atol=1e-6)
+    assert bn.moving_mean is bn.all_weights[2] and bn.moving_var is bn.all_weights[3]
+
+
+def test_batchnorm_tape_step_in_tf_function_then_eval_uses_moving_stats():
+    model = static_bn_model()
+    bn = model.all_layers[2]
+    step = bn_train_step(model)
+    before = bn.moving_mean.numpy()
+    losses = [float(step(images(seed))) for seed in (5, 6, 7)]
+    assert np.all(np.isfinite(losses))
+    assert not np.allclose(bn.moving_mean.numpy(), before)
+    model.eval()
+    x = images(8)
+    # Oracle: TensorFlow's batch normalization with the moving statistics; tolerance 1e-5.
+    expected = tf.nn.batch_normalization(_pre_bn(model, x), bn.moving_mean, bn.moving_var,
+                                         bn.beta, bn.gamma, bn.epsilon)
+    got = tf.function(lambda x: model(x))(x)
+    np.testing.assert_allclose(got.numpy(), tf.reshape(expected, [8, -1]).numpy(), atol=1e-5)
+    frozen = bn.moving_mean.numpy()
+    model(x)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), frozen)
+
+
+# -- fix_hdf5_str_names ------------------------------------------------------------------------
+
+def test_h5_load_fails_without_fix(unfixed):
+    assert "'str' object has no attribute 'decode'" in unfixed["fix_hdf5_str_names"]
+
+
+def test_h5_round_trip_in_order(tmp_path):
+    saved, loaded = round_trip(str(tmp_path / "m.h5"))
+    np.testing.assert_array_equal(saved, loaded)
+
+
+def test_h5_load_by_name_and_in_order_functions(tmp_path):
+    path = str(tmp_path / "m.h5")
+    model = mlp()
+    model.save_weights(path)
+    original = [w.numpy() for w in model.all_weights]
+    for load in (lambda: model.load_weights(path, in_order=False),
+                 lambda: tl.files.load_hdf5_to_weights(path, model),
+                 lambda: tl.files.load_hdf5_to_weights_in_order(path, model)):
+        for w in model.all_weights:
+            w.assign(tf.zeros_like(w))
+        load()
+        for w, value in zip(model.all_weights, original):
+            np.testing.assert_array_equal(w.numpy(), value)
+
+
+def test_h5_by_name_unknown_layer_raises_unless_skip(tmp_path):
+    path = str(tmp_path / "m.h5")
+    mlp().save_weights(path)
+    other = mlp()  # TL's global counter gives its layers other names
+    with pytest.raises(RuntimeError, match="not found in network"):
+        other.load_weights(path, in_order=False)
+    other.load_weights(path, skip=True)  # loads nothing, as in TL
+
+
+# -- fix_npz_ragged_save -----------------------------------------------------------------------
+
+def test_npz_save_fails_and_leaves_corrupt_file_without_fix(unfixed):
+    assert "inhomogeneous" in unfixed["fix_npz_ragged_save"]
+    assert unfixed["npz_left_behind"] != "no error"
+
+
+def test_npz_round_trip(tmp_path):
+    saved, loaded = round_trip(str(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(saved, loaded)
+
+
+def test_save_npz_appends_suffix_and_tl_loaders_read_it(tmp_path):
+    model = mlp()
+    tl.files.save_npz(model.all_weights, name=str(tmp_path / "weights"))
+    params = tl.files.load_npz(name=str(tmp_path / "weights.npz"))
+    assert [p.shape for p in params] == [tuple(w.shape) for w in model.all_weights]
+    fresh = mlp()
+    tl.files.load_and_assign_npz(name=str(tmp_path / "weights.npz"), network=fresh)
+    for w, value in zip(fresh.all_weights, params):
+        np.testing.assert_array_equal(w.numpy(), value)
+
+
+def test_failed_npz_save_keeps_previous_file(tmp_path, monkeypatch):
+    path = str(tmp_path / "m.npz")
+    model = mlp()
+    tl.files.save_npz(model.all_weights, name=path)
+    before = open(path, "rb").read()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        tl.files.save_npz(model.all_weights, name=path)
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+# -- fix_seq2seq_top_n -------------------------------------------------------------------------
+
+def test_top_n_fails_with_mixed_sign_logits_without_fix(unfixed):
+    assert "probabilities are not non-negative" in unfixed["fix_seq2seq_top_n"]
+
+
+def _softmax(values):
+    e = np.exp(np.asarray(values) - np.max(values))
+    return e / e.sum()
+
+
+def test_sample_top_n_frequencies_match_softmax_over_top_n():
+    """20,000 draws, fixed seed; tolerance 0.015 (about 4 standard errors at these sizes)."""
+    logits = np.array([0.5, -1.0, 2.0, -3.0, 1.5, -0.2])
+    rng = np.random.default_rng(0)
+    draws = np.array([sample_top_n(logits, 3, rng) for _ in range(20000)])
+    top3 = [2, 4, 0]
+    freqs = np.bincount(draws, minlength=6) / draws.size
+    np.testing.assert_allclose(freqs[top3], _softmax(logits[top3]), atol=0.015)
+    assert freqs[[1, 3, 5]].sum() == 0
+
+
+def test_seq2seq_top_n_with_all_negative_logits_prefers_the_argmax():
+    """Logits -1, -2, -3, -4 at every step; top_n=3 draws from softmax([-1, -2, -3]).
+
+    TL's p = logits / sum(logits) gave the ranking reversed (1/6, 2/6, 3/6).
+    """
+    np.random.seed(0)
+    model = seq2seq_with_logits([-1.0, -2.0, -3.0, -4.0])
+    tokens = sample_seq2seq(model, batch=20, steps=31)
+    assert (tokens[:, 0] == 0).all()  # the first word is the argmax, as in TL
+    freqs = np.bincount(tokens[:, 1:].ravel(), minlength=4) / tokens[:, 1:].size
+    assert freqs[3] == 0 and freqs[0] > freqs[1] > freqs[2]
+    # 600 draws: tolerance 0.07 is about 3.5 standard errors.
+    np.testing.assert_allclose(freqs[:3], _softmax([-1.0, -2.0, -3.0]), atol=0.07)
+
+
+def test_seq2seq_top_n_with_mixed_sign_logits_runs():
+    tokens = sample_seq2seq(seq2seq_with_logits([3.0, 1.0, -0.5, -2.0]), batch=3, steps=6)
+    assert tokens.shape == (3, 6) and set(np.unique(tokens)) <= {0, 1, 2}
+
+
+def test_seq2seq_greedy_inference_equals_tl_original():
+    """top_n=None is TL's argmax decoding, token for token (TL's own inference as the oracle)."""
+    tf.random.set_seed(1)
+    model = seq2seq()
+    model.eval()
+    encoder = tf.constant(np.random.default_rng(3).integers(1, 12, (3, 4)))
+    ours, _ = model.inference([encoder], 6, 1, None)
+    original, _ = tl.models.Seq2seq.inference.__wrapped__(model, [encoder], 6, 1, None)
+    np.testing.assert_array_equal(ours.numpy(), original.numpy())

@@ -1,0 +1,279 @@
+"""The book's Dataset / Dataloader API (dlbook.data.dataset) and the 1.10.5 augmentation
+(dlbook.data.transforms), against NumPy / TensorLayer / tf.image oracles. Tiny arrays only."""
+import numpy as np
+import pytest
+
+from dlbook.compat import tl
+from dlbook.data import CIFAR10, MNIST, Dataloader, Dataset
+from dlbook.data.cifar10 import write_cifar10_pickle
+from dlbook.data.dataset import ArrayDataset
+from dlbook.data.paths import REPO_TINY_DIR
+from dlbook.data.transforms import (CROP, central_crop, numpy_standardize, numpy_test_transform,
+                                    numpy_train_transform, random_crop_flip, standardize, test_transform,
+                                    train_transform)
+from dlbook.errors import DataError, ShapeError, UsageError
+import tensorflow as tf
+
+
+def _images(n, seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, (n, 32, 32, 3)).astype(np.float32)
+
+
+def _index_dataset(n):
+    """Images whose targets are their own index, to check which samples an epoch yields."""
+    return ArrayDataset(_images(n), np.arange(n, dtype=np.int32))
+
+
+def _window_of(img, got, standardized=True):
+    """(top, left, flipped) of the 24x24 window of ``img`` that ``got`` is (after per-image
+    standardization when ``standardized``; to 1e-5, float32 sums), or None when it is none of the
+    9 x 9 x 2 a random crop and flip may give."""
+    for top in range(img.shape[0] - CROP + 1):
+        for left in range(img.shape[1] - CROP + 1):
+            for flipped in (False, True):
+                crop = img[top:top + CROP, left:left + CROP]
+                crop = crop[:, ::-1] if flipped else crop
+                if (np.allclose(got, numpy_standardize(crop), atol=1e-5) if standardized
+                        else np.array_equal(got, crop)):
+                    return top, left, flipped
+    return None
+
+
+# --- the augmentation -----------------------------------------------------------------------
+
+def test_random_crop_flip_gives_each_image_its_own_window_and_flip():
+    images = _images(64)
+    crops = random_crop_flip(images, seed=tf.constant([3, 4])).numpy()
+    found = [_window_of(img, crop, standardized=False) for img, crop in zip(images, crops)]
+    assert None not in found
+    # per image draws, not one draw per batch
+    assert len({(t, l) for t, l, _ in found}) > 20
+    assert 10 < sum(f for _, _, f in found) < 54
+
+
+def test_random_crop_offsets_cover_0_to_8_and_flip_half_the_time():
+    img = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3)  # every window distinct
+    crops = random_crop_flip(np.repeat(img[None], 2000, 0), seed=tf.constant([1, 2])).numpy()
+    tops = crops[:, 0, 0, 0] // (32 * 3)
+    flipped = crops[:, 0, 0, 0] > crops[:, 0, -1, 0]
+    lefts = np.where(flipped, crops[:, 0, -1, 0], crops[:, 0, 0, 0]) % (32 * 3) // 3
+    # all 9 offsets, the last (8) included, each about 1/9 of 2000 = 222 (binomial sd ~14: 5 sd margin)
+    for offsets in (tops, lefts):
+        counts = np.bincount(offsets.astype(int), minlength=9)
+        assert len(counts) == 9 and counts.min() > 150 and counts.max() < 300, counts
+    assert abs(flipped.mean() - 0.5) < 0.05  # sd 0.011
+
+
+def test_tl_prepro_random_crop_never_takes_the_last_offset():
+    """errata random-crop-offsets: tl.prepro.crop(is_random=True) draws int(uniform(0, 8)): 0..7."""
+    img = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3)
+    np.random.seed(0)
+    tops = {int(tl.prepro.crop(img, 24, 24, is_random=True)[0, 0, 0]) // 96 for _ in range(500)}
+    assert tops == set(range(8))
+
+
+def test_standardize_matches_tf_image_and_numpy_reference():
+    images = _images(4)
+    images[3] = 7.0  # a flat image: std floored at 1/sqrt(n), result all zeros
+    out = standardize(images).numpy()
+    for img, got in zip(images, out):
+        np.testing.assert_allclose(got, tf.image.per_image_standardization(img).numpy(), atol=1e-6)
+        np.testing.assert_allclose(got, numpy_standardize(img), atol=1e-5)  # float32 sums
+    np.testing.assert_allclose(out[:3].mean(axis=(1, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(out[:3].std(axis=(1, 2, 3)), 1, atol=1e-4)
+    assert np.all(out[3] == 0)
+
+
+def test_train_transform_is_crop_flip_then_standardization_per_image_or_batch():
+    images = _images(8)
+    batch, _ = train_transform(images, np.zeros(8), seed=tf.constant([5, 6]))
+    single, _ = train_transform(images[0], 0, seed=tf.constant([5, 6]))
+    for img, got in zip(list(images) + [images[0]], list(batch.numpy()) + [single.numpy()]):
+        assert _window_of(img, got) is not None
+
+
+def test_test_transform_is_tl_centre_crop_then_standardization():
+    images = _images(3)
+    out, target = test_transform(images, np.arange(3))
+    for img, got in zip(images, out.numpy()):
+        np.testing.assert_array_equal(central_crop(img).numpy(), tl.prepro.crop(img, 24, 24, is_random=False))
+        np.testing.assert_allclose(got, numpy_test_transform(img, 0)[0], atol=1e-5)
+    assert list(target) == [0, 1, 2]
+
+
+def test_numpy_train_transform_draws_all_offsets_and_flips():
+    img = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3)
+    rng = np.random.RandomState(0)
+    outs = [numpy_train_transform(img, np.array([3]), rng) for _ in range(100)]
+    assert all(t.shape == () and t == 3 for _, t in outs)
+    windows = [_window_of(img, out) for out, _ in outs]
+    assert None not in windows
+    assert {t for t, _, _ in windows} >= {0, 8} and {f for _, _, f in windows} == {False, True}
+
+
+def test_book_printed_calls_do_not_do_what_the_comments_say():
+    """errata crop-random and samplewise-norm: the listing's tl.prepro calls, as printed."""
+    img = _images(1)[0]
+    np.random.seed(1)
+    crops = [tl.prepro.crop(img, 24, 24, False) for _ in range(5)]
+    assert all(np.array_equal(c, img[4:28, 4:28]) for c in crops)  # always the centre
+    np.testing.assert_array_equal(tl.prepro.samplewise_norm(img.copy()), img)  # defaults: unchanged
+    flagged = tl.prepro.samplewise_norm(img.copy(), samplewise_center=True, samplewise_std_normalization=True)
+    np.testing.assert_allclose(flagged.mean(axis=2), 0, atol=1e-4)  # each pixel across its 3 channels
+    assert abs(flagged.std() - 1) > 0.05 or not np.allclose(flagged, numpy_standardize(img), atol=1e-3)
+
+
+# --- the Dataloader -------------------------------------------------------------------------
+
+def test_dataloader_yields_every_sample_once_per_epoch_keeping_the_last_partial_batch():
+    loader = Dataloader(_index_dataset(10), batch_size=4, shuffle=True, seed=0)
+    assert len(loader) == 3
+    epochs = []
+    for _ in range(2):
+        batches = list(loader)
+        assert [int(y.shape[0]) for _, y in batches] == [4, 4, 2]
+        assert all(x.shape[1:] == (32, 32, 3) for x, _ in batches)
+        order = np.concatenate([y.numpy() for _, y in batches])
+        assert sorted(order) == list(range(10))
+        epochs.append(order)
+    assert not np.array_equal(*epochs)  # reshuffled each epoch
+    assert loader.epoch == 2
+
+
+def test_dataloader_drop_last_and_no_shuffle():
+    loader = Dataloader(_index_dataset(10), batch_size=4, drop_last=True)
+    assert len(loader) == 2
+    assert np.concatenate([y.numpy() for _, y in loader]).tolist() == list(range(8))
+
+
+def test_dataloader_is_repeatable_per_seed_and_epoch():
+    def epoch_of(seed, epoch):
+        loader = Dataloader(_index_dataset(20), batch_size=8, shuffle=True, seed=seed,
+                            batch_transforms=[train_transform])
+        loader.epoch = epoch
+        return [(x.numpy(), y.numpy()) for x, y in loader]
+
+    a, b, c = epoch_of(1, 3), epoch_of(1, 3), epoch_of(1, 4)
+    assert all(np.array_equal(p[0], q[0]) and np.array_equal(p[1], q[1]) for p, q in zip(a, b))
+    assert not all(np.array_equal(p[1], q[1]) for p, q in zip(a, c))
+
+
+@pytest.mark.parametrize("where", ["transforms", "batch_transforms"])
+def test_tf_transform_runs_in_graph_and_augments_each_image(where):
+    data = _index_dataset(12)
+    loader = Dataloader(data, batch_size=5, shuffle=True, seed=2, output_types=(np.float32, np.int32),
+                        **{where: [train_transform]})
+    graph = loader.as_tf_dataset()._as_serialized_graph().numpy()
+    assert b"PyFunc" not in graph and b"EagerPyFunc" not in graph
+    for x, y in loader:
+        assert x.dtype == tf.float32 and y.dtype == tf.int32 and x.shape[1:] == (24, 24, 3)
+        for img, got in zip(data.data[y.numpy()], x.numpy()):
+            assert _window_of(img, got) is not None
+
+
+def test_numpy_transform_runs_through_numpy_function():
+    data = _index_dataset(6)
+    loader = Dataloader(data, transforms=[numpy_train_transform], batch_size=4, shuffle=True,
+                        output_types=(np.float32, np.int32))
+    assert b"PyFunc" in loader.as_tf_dataset()._as_serialized_graph().numpy()
+    x, y = next(iter(loader))
+    assert x.shape == (4, 24, 24, 3) and y.dtype == tf.int32
+    for img, got in zip(data.data[y.numpy()], x.numpy()):
+        assert _window_of(img, got) is not None
+
+
+def test_book_listing_fn_train_runs_unchanged():
+    """The listing's _fn_train, with its tl.prepro calls exactly as printed, through the Dataloader."""
+    def _fn_train(img, target):
+        img = tl.prepro.crop(img, 24, 24, False)
+        img = tl.prepro.flip_axis(img, is_random=True)
+        img = tl.prepro.samplewise_norm(img)
+        target = np.reshape(target, ())
+        return img, target
+
+    data = _index_dataset(5)
+    loader = Dataloader(data, transforms=[_fn_train], shuffle=True, batch_size=5,
+                        output_types=(np.float32, np.int32))
+    x, y = next(iter(loader))
+    for img, got in zip(data.data[y.numpy()], x.numpy()):
+        assert _window_of(img, got, standardized=False)[:2] == (4, 4)  # the centre, not standardized
+
+
+def test_python_dataset_and_mixed_stages():
+    class Squares(Dataset):
+        def __getitem__(self, i):
+            return np.full((2,), i, np.float32), np.int64(i)
+
+        def __len__(self):
+            return 7
+
+    def double(img, target):  # NumPy
+        return img * 2, target
+
+    def plus_one(img, target):  # TF ops, marked in-graph
+        return img + 1, target
+    plus_one.in_graph = True
+
+    loader = Dataloader(Squares(), transforms=[double, plus_one], batch_size=3)
+    x = np.concatenate([x.numpy() for x, _ in loader])
+    np.testing.assert_array_equal(x[:, 0], 2 * np.arange(7) + 1)
+
+
+def test_dataloader_bad_arguments():
+    data = _index_dataset(3)
+    with pytest.raises(UsageError, match="batch_size"):
+        Dataloader(data, batch_size=0)
+    with pytest.raises(DataError, match="empty"):
+        Dataloader(ArrayDataset(np.zeros((0, 2)), np.zeros(0)))
+    with pytest.raises(ShapeError, match="targets"):
+        ArrayDataset(np.zeros((3, 2)), np.zeros(2))
+
+    def broken(img):
+        return img
+
+    with pytest.raises(ShapeError, match="transform broken failed on sample 0"):
+        Dataloader(data, transforms=[broken])
+
+
+# --- the datasets ---------------------------------------------------------------------------
+
+def _write_cifar(root, n_train=20, n_test=10):
+    directory = root / "cifar10" / "cifar-10-batches-py"
+    rng = np.random.default_rng(0)
+    for name, n in (("data_batch_1", n_train), ("test_batch", n_test)):
+        write_cifar10_pickle(directory / name, {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                                                "labels": [int(v) for v in rng.integers(0, 10, n)]})
+    write_cifar10_pickle(directory / "batches.meta", {"label_names": [f"c{i}" for i in range(10)]})
+    return directory
+
+
+def test_cifar10_dataset_with_the_book_call_shapes(tmp_path):
+    _write_cifar(tmp_path)
+    with pytest.warns(UserWarning, match="1 of 5 training batches"):
+        train_ds = CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3), path=tmp_path)
+    test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=tmp_path)
+    assert (len(train_ds), len(test_ds)) == (20, 10)
+    img, target = train_ds[0]
+    assert img.shape == (32, 32, 3) and img.dtype == np.float32 and img.max() <= 255
+    assert target.dtype == np.int32
+    with pytest.raises(UsageError, match="'train' or 'test'"):
+        CIFAR10(train_or_test='validation', path=tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_cifar10_bad_batch_file_names_the_file(tmp_path, damage):
+    directory = _write_cifar(tmp_path)
+    batch = directory / "data_batch_1"
+    raw = batch.read_bytes()
+    batch.write_bytes(raw[:len(raw) // 2] if damage == "truncated" else b"\x00garbage" + raw[8:])
+    with pytest.raises(DataError, match="data_batch_1"):
+        CIFAR10(train_or_test='train', path=tmp_path)
+
+
+def test_mnist_dataset_splits():
+    if not (REPO_TINY_DIR / "mnist").is_dir():
+        pytest.skip("tiny MNIST not generated yet (scripts/make_tiny_data.py)")
+    train, val, test = (MNIST(split, shape=(-1, 28, 28, 1), path=REPO_TINY_DIR) for split in ("train", "val", "test"))
+    assert train[0][0].shape == (28, 28, 1) and len(train) == 5 * len(val) and len(test) > 0
+    x, y = next(iter(Dataloader(val, batch_size=16)))
+    assert x.shape == (16, 28, 28, 1) and y.dtype == tf.int32
