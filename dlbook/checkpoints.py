@@ -139,6 +139,7 @@ def _describe(entries):
 
 def _read_layers(group, model, path):
     """Check that ``group`` fits ``model`` weight for weight, then assign all values."""
+    # errata: weights-h5-check-first
     expected = _model_entries(model.all_layers)
     try:
         found = _file_entries(group)

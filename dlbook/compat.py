@@ -7,17 +7,24 @@ one function in :data:`FIXES`; each has an entry in ``docs/errata.md`` and a tes
 
 Fixes (name: what breaks without it):
 
-- ``fix_rnn_initial_state``: every ``tl.layers.RNN`` / ``tl.models.Seq2seq`` forward fails, because
-  TL calls ``cell.get_initial_state(inputs)`` and Keras 3 cells take ``get_initial_state(batch_size)``.
+- ``fix_rnn_forward``: every ``tl.layers.RNN`` / ``tl.models.Seq2seq`` forward fails, because TL
+  calls ``cell.get_initial_state(inputs)`` and Keras 3 cells take ``get_initial_state(batch_size)``;
+  TL's forward also ignored a given ``sequence_length`` and ran eagerly only. Now Seq2seq trains
+  inside a ``tf.function`` too.
 - ``fix_batchnorm_moving_stats``: ``BatchNorm*`` in training mode re-binds ``moving_mean``/``moving_var``
   to read-handles; the next training call inside a ``tf.function`` (e.g. after building a static
   model, which runs a training forward) fails with ``Can not convert a NoneType into a Tensor``.
+- ``fix_hdf5_str_names``: ``load_weights('m.h5')`` fails with ``'str' object has no attribute
+  'decode'`` (h5py 3 returns the stored names as str).
+- ``fix_npz_ragged_save``: ``save_weights('m.npz')`` / ``tl.files.save_npz`` fail under numpy 2
+  (ragged list) and leave a corrupt file.
+- ``fix_seq2seq_top_n``: ``Seq2seq.inference(top_n=k)`` drew from logits / sum(logits) (fails on
+  negative logits); it now draws from the softmax over the top k (:func:`sample_top_n`).
 
 To see a bug again, switch its fix off before the first import::
 
-    DLBOOK_COMPAT_DISABLE=fix_rnn_initial_state python -c "from dlbook.compat import tl"
+    DLBOOK_COMPAT_DISABLE=fix_rnn_forward python -c "from dlbook.compat import tl"
 """
-import functools
 import os
 
 import h5py
@@ -32,17 +39,44 @@ from dlbook.errors import UsageError  # noqa: E402
 DISABLE_ENV = "DLBOOK_COMPAT_DISABLE"
 
 
-def fix_rnn_initial_state():
-    """Give ``tl.layers.RNN`` the zero state the Keras 3 way: ``get_initial_state(batch_size)``."""
-    forward = tl.layers.RNN.forward
+def fix_rnn_forward():
+    """Rewrite ``tl.layers.RNN.forward`` for Keras 3 cells, ``tf.function`` and ``sequence_length``.
 
-    @functools.wraps(forward)
+    TL's forward asks for the zero state with ``cell.get_initial_state(inputs)`` (Keras 3:
+    ``get_initial_state(batch_size)``), overwrites a given ``sequence_length`` with the count of
+    non-zero input steps, and loops in Python over tensors (eager only). This one computes what TL
+    computes (same cell calls; outputs and states taken at step ``length - 1``), in tensor ops.
+    """
+    original = tl.layers.RNN.forward
+
     def rnn_forward(self, inputs, sequence_length=None, initial_state=None, **kwargs):
-        if initial_state is None:
-            batch_size = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
-            initial_state = self.cell.get_initial_state(batch_size=batch_size)  # errata: tl-rnn-initial-state
-        return forward(self, inputs, sequence_length=sequence_length, initial_state=initial_state, **kwargs)
+        for attr in kwargs:  # TL: forward may update return_last_output etc.; unknown ones are ignored
+            if attr in self.__dict__:
+                setattr(self, attr, kwargs[attr])
+        batch_size = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
+        if sequence_length is None:  # TL's rule: trailing all-zero input vectors are padding
+            sequence_length = tl.layers.retrieve_seq_length_op3(inputs)
+        last = tf.maximum(tf.cast(sequence_length, tf.int32) - 1, 0)  # errata: tl-rnn-sequence-length
+        states = initial_state if initial_state is not None else \
+            self.cell.get_initial_state(batch_size=batch_size)  # errata: tl-rnn-initial-state
+        states = states if isinstance(states, list) else [states]
+        self.cell.reset_dropout_mask()
+        self.cell.reset_recurrent_dropout_mask()
+        outputs, stored_states = [], []
+        for step in range(inputs.shape[1]):
+            output, states = self.cell.call(inputs[:, step, :], states, training=self.is_train)
+            outputs.append(output)
+            stored_states.append(states)
+        outputs = tf.stack(outputs, axis=1)  # [batch, steps, units]
+        if self.return_last_output:
+            outputs = tf.gather(outputs, last, axis=1, batch_dims=1)
+        elif self.return_seq_2d:
+            outputs = tf.reshape(outputs, [-1, self.cell.units])
+        if not self.return_last_state:
+            return outputs
+        return outputs, [tf.gather(tf.stack(s, axis=1), last, axis=1, batch_dims=1) for s in zip(*stored_states)]
 
+    rnn_forward.__wrapped__ = original  # TL's original, for the tests
     tl.layers.RNN.forward = rnn_forward
 
 
@@ -194,7 +228,7 @@ def fix_seq2seq_top_n():
 
 
 FIXES = (
-    fix_rnn_initial_state,
+    fix_rnn_forward,
     fix_batchnorm_moving_stats,
     fix_hdf5_str_names,
     fix_npz_ragged_save,

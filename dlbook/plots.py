@@ -38,7 +38,7 @@ def figure(name, number, caption):
     return register
 
 
-def _style():
+def figure_style():
     """matplotlib's default style with a few readable sizes, whatever the user's matplotlibrc."""
     import matplotlib.style
     return matplotlib.style.context(["default", {
@@ -66,7 +66,8 @@ def save_png(fig, path):
     """Write ``fig`` to ``path`` atomically (temp file in the same directory + os.replace).
 
     The PNG carries no "Software" (matplotlib version) entry, so its bytes depend on the
-    drawing only.
+    drawing only. (``dlbook.checkpoints.atomic_path`` does the same, but importing it loads
+    TensorFlow, which drawing does not need.)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +75,7 @@ def save_png(fig, path):
     try:
         with os.fdopen(fd, "wb") as handle:
             fig.savefig(handle, format="png", metadata={"Software": None})
+        os.chmod(tmp, 0o644)   # mkstemp makes it private; a figure is not
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -82,11 +84,12 @@ def save_png(fig, path):
 
 
 def render(name):
-    """Draw one registered figure, titled with the book's figure number: returns
-    ``(figure, data)`` (nothing is written). Call inside :func:`_style` to get the saved look."""
+    """Draw one registered figure in :func:`figure_style`, titled with the book's figure
+    number: returns ``(figure, data)`` (nothing is written)."""
     number, caption, draw = FIGURES[name]
-    fig, data = draw()
-    fig.suptitle(f"Figure {number}: {caption}")
+    with figure_style():
+        fig, data = draw()
+        fig.suptitle(f"Figure {number}: {caption}")
     return fig, data
 
 
@@ -133,65 +136,58 @@ def _fmt(values):
 # --- the figures, in book order ---------------------------------------------------------------
 
 @figure("fig1_03_decision_boundaries", "1.3",
-        "a perceptron's decision boundary, with and without bias")
+        "a neuron's decision boundary w·x + b = 0, with and without bias")
 def fig_decision_boundaries():
-    """Perceptrons trained (learning rule of 1.2) on a linearly separable set, with and without
-    bias: with two inputs the boundary is a line, with three a plane, crossing axis i at
-    -b/w_i; without bias it must pass through the origin and cannot separate this set.
+    """The examples printed by ``dlbook run 1.2``: with two inputs the boundary is a line, with
+    three a plane, crossing axis i at -b/w_i (:func:`decision_boundary_intercepts`); without
+    bias (b = 0) it is the parallel line or plane through the origin.
 
-    data[n_inputs][label] = {"w", "b", "intercepts", "errors"} for label in
-    ("with bias", "without bias").
+    data[n_inputs][label] = {"w", "b", "intercepts"}, label in ("with bias", "without bias").
     """
     from matplotlib.patches import Patch
     from dlbook.nn import perceptron as P
-    fig, (ax2, ax3) = new_figure(ncols=2, width=5.2, height=4.8, projections=[None, "3d"])
+    examples = {2: (np.array([1.0, 2.0]), -1.0), 3: (np.array([1.0, 2.0, 4.0]), -2.0)}
+    data = {n: {label: {"w": w, "b": bias, "intercepts": P.decision_boundary_intercepts(w, bias)}
+                for label, bias in (("with bias", b), ("without bias", 0.0))}
+            for n, (w, b) in examples.items()}
     colors = {"with bias": "black", "without bias": "tab:purple"}
-    data = {}
-    for n_inputs, ax in ((2, ax2), (3, ax3)):
-        X, y = P.linearly_separable_set(n=60, n_inputs=n_inputs, seed=SEED)
-        data[n_inputs] = {}
-        for label, bias in (("with bias", True), ("without bias", False)):
-            run = P.train_perceptron(X, y, bias=bias, seed=SEED)
-            data[n_inputs][label] = {
-                "w": run.w, "b": run.b,
-                "intercepts": P.decision_boundary_intercepts(run.w, run.b),
-                "errors": int(np.sum(P.perceptron(X, run.w, run.b) != y))}
-    # two inputs: the boundary line x2 = -(w1 x1 + b) / w2
-    _scatter_classes(ax2, *P.linearly_separable_set(n=60, n_inputs=2, seed=SEED), size=25)
-    x1 = np.linspace(-1.2, 1.2, 2)
+    fig, (ax2, ax3) = new_figure(ncols=2, width=5.0, height=4.8, projections=[None, "3d"])
+    # two inputs: the line x2 = -(w1 x1 + b) / w2; shaded where step(w.x + b) = 1
+    lim = (-1.5, 2.5)
+    _shade_perceptron(ax2, data[2]["with bias"]["w"], data[2]["with bias"]["b"], lim)
+    x1 = np.array(lim)
     for label, run in data[2].items():
         ax2.plot(x1, P.boundary_x2(run["w"], run["b"], x1), color=colors[label],
                  linestyle="-" if label == "with bias" else "--",
-                 label=f"{label}: w={_fmt(run['w'])}, b={run['b']:.3g}, "
-                       f"{run['errors']} misclassified")
+                 label=f"{label}: {_equation(run['w'], run['b'])}")
     i1, i2 = data[2]["with bias"]["intercepts"]
-    ax2.plot([i1, 0], [0, i2], "D", color="black", zorder=4,
-             label=f"intercepts (-b/w1, 0), (0, -b/w2) = ({i1:.2f}, 0), (0, {i2:.2f})")
-    ax2.plot([0], [0], "+", color="tab:purple", markersize=12, markeredgewidth=2)
-    ax2.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.8), xlabel="$x_1$", ylabel="$x_2$",
-            title="2 inputs: the boundary is a line")
-    ax2.legend(loc="upper left", fontsize=7.5)
-    # three inputs: the boundary plane x3 = -(w1 x1 + w2 x2 + b) / w3
-    X3, y3 = P.linearly_separable_set(n=60, n_inputs=3, seed=SEED)
-    for label in (0, 1):
-        ax3.scatter(*X3[y3 == label].T, s=12, depthshade=False, **CLASS_STYLE[label])
-    g1, g2 = np.meshgrid(np.linspace(-1, 1, 41), np.linspace(-1, 1, 41))
+    ax2.plot([i1, 0], [0, i2], "D", color="black",
+             label=f"intercepts $(-b/w_1, 0)$ = ({i1:g}, 0), $(0, -b/w_2)$ = (0, {i2:g})")
+    ax2.plot([0], [0], "o", color="tab:purple", label="origin (no bias: always on it)")
+    ax2.axhline(0, color="gray", linewidth=0.8)
+    ax2.axvline(0, color="gray", linewidth=0.8)
+    ax2.set(xlim=lim, ylim=lim, aspect="equal", xlabel="$x_1$", ylabel="$x_2$",
+            title="2 inputs: a line (blue side: output 1)")
+    ax2.legend(loc="upper right", fontsize=7.5)
+    # three inputs: the plane x3 = -(w1 x1 + w2 x2 + b) / w3
+    g1, g2 = np.meshgrid(np.linspace(-0.5, 2.5, 13), np.linspace(-0.5, 1.5, 9))
     for label, run in data[3].items():
-        plane = P.boundary_x3(run["w"], run["b"], g1, g2)
-        plane[np.abs(plane) > 1.5] = np.nan   # keep the plane inside the box
-        ax3.plot_surface(g1, g2, plane, color=colors[label], alpha=0.3, linewidth=0)
+        ax3.plot_surface(g1, g2, P.boundary_x3(run["w"], run["b"], g1, g2),
+                         color=colors[label], alpha=0.25, linewidth=0)
     intercepts = data[3]["with bias"]["intercepts"]
-    ax3.scatter(*np.diag(intercepts), marker="D", color="black", s=30, depthshade=False)
-    ax3.scatter([0], [0], [0], marker="+", color="tab:purple", s=80, depthshade=False)
+    corners = np.diag(intercepts)
+    ax3.plot(*np.vstack([corners, corners[:1]]).T, color="black")   # the plane in the octant
+    ax3.scatter(*corners.T, marker="D", color="black", s=30, depthshade=False)
+    ax3.scatter([0], [0], [0], color="tab:purple", s=30, depthshade=False)
     handles = [Patch(color=colors[label], alpha=0.4,
-                     label=f"{label}: w={_fmt(run['w'])}, b={run['b']:.3g}, "
-                           f"{run['errors']} misclassified") for label, run in data[3].items()]
+                     label=f"{label}: {_equation(run['w'], run['b'], ('x_1', 'x_2', 'x_3'))}")
+               for label, run in data[3].items()]
+    handles.append(Patch(color="white", label=f"intercepts $-b/w_i$ = {_fmt(intercepts)}"))
     ax3.legend(handles=handles, loc="upper left", fontsize=7.5)
-    ax3.set(xlim=(-1, 1), ylim=(-1, 1), zlim=(-1.5, 1.5), xticks=[-1, 0, 1], yticks=[-1, 0, 1],
-            zticks=[-1, 0, 1], xlabel="$x_1$", ylabel="$x_2$",
-            zlabel="$x_3$", title=f"3 inputs: the boundary is a plane\n(intercepts -b/w_i = "
-                                  f"{_fmt(intercepts)}; the origin +)")
-    ax3.view_init(elev=20, azim=-60)
+    ax3.set(xticks=[0, 1, 2], yticks=[0, 1], zticks=[-1, 0, 1], xlabel="$x_1$",
+            ylabel="$x_2$", zlabel="$x_3$", title="3 inputs: a plane")
+    ax3.view_init(elev=18, azim=-50)
+    ax3.set_box_aspect(None, zoom=0.85)   # room for the z label
     return fig, data
 
 
@@ -257,9 +253,8 @@ def fig_xor_mlp():
                        textcoords="offset points")
     for h in np.unique(hidden, axis=0):
         sources = [f"({p[0]}, {p[1]})" for p, hp in zip(G.INPUTS, hidden) if (hp == h).all()]
-        right = h[0] >= 1   # keep the label inside the axes
-        ax_h.annotate("from " + ", ".join(sources), h, xytext=(-8 if right else 8, -16),
-                      textcoords="offset points", ha="right" if right else "left")
+        ax_h.annotate("from " + ", ".join(sources), h, xytext=(0, 12),
+                      textcoords="offset points", ha="center")
     ax_in.set(xlim=lim, ylim=lim, aspect="equal", xlabel="$x_1$", ylabel="$x_2$",
               title="input space")
     ax_h.set(xlim=lim, ylim=lim, aspect="equal", xlabel="$h_1$ = OR($x_1$, $x_2$)",
@@ -294,6 +289,85 @@ def fig_activations():
         ax.axhline(0, color="gray", linewidth=0.8)
         ax.axvline(0, color="gray", linewidth=0.8)
         ax.legend(loc="upper left")
+    return fig, data
+
+
+@figure("fig1_09_gradient_descent", "1.9",
+        "gradient descent on a 1-parameter and a 2-parameter loss")
+def fig_gradient_descent():
+    """:func:`dlbook.nn.optimizers.gradient_descent` on the bowls of
+    :func:`dlbook.nn.optimizers.quadratic`: L = θ² from θ = 4 (lr 0.1, 15 steps) and
+    L = θ1² + 5 θ2² from (4, 1) (lr 0.08, 20 steps, as ``dlbook run 1.6`` prints).
+
+    data = {"1d": {"scales", "lr", "path", "loss"}, "2d": {...}}: path has one row per step.
+    """
+    from dlbook.nn.optimizers import gradient_descent, quadratic
+    settings = {"1d": ([1.0], [4.0], 0.1, 15), "2d": ([1.0, 5.0], [4.0, 1.0], 0.08, 20)}
+    data = {}
+    for key, (scales, theta0, lr, steps) in settings.items():
+        loss, grad = quadratic(scales)
+        path = gradient_descent(grad, theta0, lr, steps)
+        data[key] = {"scales": scales, "lr": lr, "path": path,
+                     "loss": np.array([loss(theta) for theta in path])}
+    fig, (ax1, ax2) = new_figure(ncols=2, width=5.0, height=4.2)
+    # one parameter: the path on the curve L(θ)
+    theta = np.linspace(-4.5, 4.5, 300)
+    loss1 = quadratic(data["1d"]["scales"])[0]
+    ax1.plot(theta, [loss1([t]) for t in theta], color="gray", label="L(θ) = θ²")
+    path, values = data["1d"]["path"][:, 0], data["1d"]["loss"]
+    ax1.plot(path, values, "o-", color="tab:blue", markersize=4,
+             label=f"θ ← θ − lr·dL/dθ, lr = {data['1d']['lr']:g}, {len(path) - 1} steps")
+    ax1.annotate("start", (path[0], values[0]), xytext=(-30, 5), textcoords="offset points")
+    ax1.set(xlabel="θ", ylabel="L(θ)", title="1 parameter: steps shrink with the slope")
+    ax1.legend(loc="upper center", fontsize=8)
+    # two parameters: the path across the contours of L(θ1, θ2)
+    t1, t2 = np.meshgrid(np.linspace(-4.5, 4.5, 121), np.linspace(-2, 2, 61))
+    scales = data["2d"]["scales"]
+    loss2 = quadratic(scales)[0]
+    surface = np.array([[loss2([a, b]) for a, b in zip(r1, r2)] for r1, r2 in zip(t1, t2)])
+    contours = ax2.contour(t1, t2, surface, levels=[0.5, 1, 2, 4, 8, 16, 24], colors="gray",
+                           linewidths=0.8)
+    ax2.clabel(contours, fontsize=7)
+    path = data["2d"]["path"]
+    ax2.plot(path[:, 0], path[:, 1], "o-", color="tab:blue", markersize=4,
+             label=f"lr = {data['2d']['lr']:g}, {len(path) - 1} steps from {_fmt(path[0])}")
+    ax2.plot([0], [0], "*", color="tab:red", markersize=12, label="minimum")
+    ax2.set(xlabel="$θ_1$", ylabel="$θ_2$", aspect="equal",
+            title="2 parameters: L = " + " + ".join(
+                f"{'' if s == 1 else f'{s:g}'}$θ_{i + 1}^2$" for i, s in enumerate(scales)))
+    ax2.legend(loc="upper left", fontsize=8)
+    return fig, data
+
+
+@figure("fig1_10_learning_rate", "1.10", "small versus large learning rates")
+def fig_learning_rate():
+    """:func:`dlbook.nn.optimizers.learning_rate_paths` on L = θ² from θ = 4, the four learning
+    rates ``dlbook run 1.6`` prints (first 10 steps). Each step multiplies θ by (1 − 2 lr).
+
+    data = {lr: {"path", "loss", "behaviour"}}; the behaviour is read off the path.
+    """
+    from dlbook.nn.optimizers import learning_rate_paths, quadratic
+    loss, _ = quadratic([1.0])
+    paths = learning_rate_paths([0.05, 0.3, 0.9, 1.05], theta0=4.0, steps=10)
+    fig, axes = new_figure(nrows=2, ncols=2, width=4.4, height=3.5)
+    data = {}
+    for ax, (lr, path) in zip(axes, paths.items()):
+        if abs(path[-1]) > abs(path[0]):
+            behaviour = "too large: diverges"
+        elif np.any(np.diff(np.sign(path)) != 0):
+            behaviour = "large: overshoots, oscillates"
+        else:
+            slow = abs(path[-1]) > 0.1 * abs(path[0])
+            behaviour = "small: creeps down one side" if slow else "converges fast"
+        values = np.array([loss([t]) for t in path])
+        data[lr] = {"path": path, "loss": values, "behaviour": behaviour}
+        reach = max(4.5, 1.1 * np.abs(path).max())
+        theta = np.linspace(-reach, reach, 300)
+        ax.plot(theta, [loss([t]) for t in theta], color="gray", label="L(θ) = θ²")
+        ax.plot(path, values, "o-", color="tab:blue", markersize=4,
+                label=f"θ after 10 steps: {path[-1]:.3g}")
+        ax.set(xlabel="θ", ylabel="L(θ)", title=f"lr = {lr:g}: {behaviour}")
+        ax.legend(loc="upper center", fontsize=8)
     return fig, data
 
 
@@ -353,6 +427,48 @@ def fig_overfitting():
     return fig, {"x": x, "curves": curves, "train_mse": demo.train_mse,
                  "test_mse": demo.test_mse, "x_train": demo.x_train, "y_train": demo.y_train,
                  "x_test": demo.x_test, "y_test": demo.y_test}
+
+
+@figure("fig1_13_l1_l2", "1.13",
+        "L1 versus L2 regularization: where the loss contours touch the constraint region")
+def fig_l1_l2():
+    """:func:`dlbook.nn.regularization.constrained_minimum` for the loss |w − (2, 0.5)|² that
+    ``dlbook run 1.7`` prints: the smallest loss on the unit L1 ball is at a corner, on an axis
+    (w2 = 0: a sparse solution); on the unit L2 ball it is where a circle touches, with both
+    weights non-zero.
+
+    data = {"center", "A", "l1": {"point", "loss"}, "l2": {"point", "loss"}}.
+    """
+    from dlbook.nn.regularization import constrained_minimum
+    center, A = np.array([2.0, 0.5]), np.eye(2)
+    data = {"center": center, "A": A}
+    fig, axes = new_figure(ncols=2, width=4.8, height=4.4)
+    w1, w2 = np.meshgrid(np.linspace(-1.5, 3.0, 181), np.linspace(-1.5, 2.0, 141))
+    diff = np.stack([w1 - center[0], w2 - center[1]], axis=-1)
+    surface = np.einsum("...i,ij,...j->...", diff, A, diff)
+    angle = np.linspace(0, 2 * np.pi, 361)
+    balls = {"l1": np.array([[1, 0], [0, 1], [-1, 0], [0, -1], [1, 0]], dtype=float),
+             "l2": np.stack([np.cos(angle), np.sin(angle)], axis=1)}
+    for ax, norm in zip(axes, ("l1", "l2")):
+        point, loss = constrained_minimum(center, A, norm)
+        data[norm] = {"point": point, "loss": loss}
+        name = norm.upper()
+        ax.fill(*balls[norm].T, color="tab:orange", alpha=0.3,
+                label=f"{name} ball: " + ("$|w_1| + |w_2|$" if norm == "l1"
+                                          else "$w_1^2 + w_2^2$") + " ≤ 1")
+        ax.contour(w1, w2, surface, levels=[0.25, 1, 2, 4], colors="gray", linewidths=0.8)
+        ax.contour(w1, w2, surface, levels=[loss], colors="tab:blue", linewidths=1.8)
+        ax.plot([], [], color="tab:blue", label=f"the loss contour that touches it (L = {loss:.3f})")
+        ax.plot(*center, "*", color="black", markersize=12, label="unregularized minimum (2, 0.5)")
+        ax.plot(*point, "o", color="tab:red", markersize=8,
+                label=f"regularized solution ({point[0]:.3f}, {point[1]:.3f})")
+        ax.axhline(0, color="gray", linewidth=0.8)
+        ax.axvline(0, color="gray", linewidth=0.8)
+        ax.set(xlim=(-1.5, 3.0), ylim=(-1.5, 2.0), aspect="equal", xlabel="$w_1$",
+               ylabel="$w_2$", title=f"{name}: " + ("touches at a corner, $w_2$ = 0"
+                                                    if norm == "l1" else "touches on the curve"))
+        ax.legend(loc="lower right", fontsize=7.5)
+    return fig, data
 
 
 @figure("fig1_16_early_stopping", "1.16",
@@ -420,8 +536,8 @@ def generate(out_dir=DEFAULT_OUT, names=None, log=print):
     results = {}
     for name in names or FIGURES:
         start = time.perf_counter()
-        with _style():
-            fig, data = render(name)
+        fig, data = render(name)
+        with figure_style():   # savefig reads savefig.* settings too
             path = save_png(fig, Path(out_dir) / f"{name}.png")
         results[name] = (path, data)
         if log:

@@ -58,7 +58,7 @@ def set_seed(seed, deterministic=True):
 
 def _as_array(values, name):
     array = np.asarray(values)
-    if array.dtype == np.float64:
+    if array.dtype == np.float64:  # errata: fit-float64
         warnings.warn(f"{name} is float64: cast to float32, the dtype TensorLayer's layers compute in",
                       stacklevel=4)
         array = array.astype(np.float32)
@@ -155,7 +155,7 @@ def _draws_random_numbers(step):
 
 
 def _cached(network, key, build):
-    """A compiled eval-mode function for ``network``, traced once and kept on the network."""
+    """A compiled function for ``network`` and ``key``, built once and kept on the network."""
     steps = network.__dict__.setdefault("_dlbook_compiled", {})
     if key not in steps:
         steps[key] = build()
@@ -185,6 +185,7 @@ def _predict_step(network, x_spec):
 
 def _batches(order, batch_size, first=0):
     """Index batches over ``order``, the last one partial; skips the first ``first`` batches."""
+    # errata: fit-partial-batch
     for start in range(first * batch_size, len(order), batch_size):
         yield tf.constant(order[start:start + batch_size], tf.int32)
 
@@ -311,7 +312,8 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
         (seed, e) alone -- runs are repeatable and a resumed run is bit-identical to an
         uninterrupted one on CPU. For a model with dropout this re-traces the train step each
         epoch (TF's stateful random kernels cannot be re-seeded otherwise; ~0.3-0.8 s per epoch
-        for the book's MLP here); without a seed, or without dropout, it is traced once.
+        for the book's MLP here); without a seed, or without dropout, it is traced once (and
+        without a seed, reused by the next ``fit`` with the same optimizer).
       early_stopping: patience in epochs on the validation loss; the best epoch's weights are
         restored at the end. Needs X_val/y_val.
       checkpoint_dir: save ``checkpoint.h5`` there after every epoch and resume from it when present
@@ -338,7 +340,7 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
     if has_val:
         X_val, probe = _check_x(network, X_val, "X_val")
         y_val = _check_y(y_val, "y_val", X_val, "X_val", probe)
-    if not train_op.built:  # built on the weights before tracing: a second fit works (notes item 8)
+    if not train_op.built:  # built before tracing, so a second fit works (errata: fit-second-call)
         train_op.build(network.trainable_weights)
 
     x_spec, y_spec = _spec(X_train), _spec(y_train)
@@ -382,8 +384,13 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
                 tf.random.set_seed(_epoch_seed(seed, epoch))
             if train_step is None or retrace_each_epoch:
                 network.train()
-                train_step = _make_train_step(network, train_op, cost, acc, x_spec, y_spec)
-                retrace_each_epoch = seed is not None and _draws_random_numbers(train_step)
+                if seed is None:  # traced once, reused by later fits with the same optimizer
+                    train_step = _cached(network, ("train", train_op, cost, acc, x_spec, y_spec),
+                                         lambda: _make_train_step(network, train_op, cost, acc,
+                                                                  x_spec, y_spec))
+                else:
+                    train_step = _make_train_step(network, train_op, cost, acc, x_spec, y_spec)
+                    retrace_each_epoch = _draws_random_numbers(train_step)
             shown = verbose and (epoch == 0 or (epoch + 1) % print_freq == 0 or epoch + 1 == n_epoch)
             progbar = None
             if shown:
@@ -474,6 +481,9 @@ def test(network, acc, X_test, y_test, batch_size, cost=None):
     if acc is not None:
         print(f"   test acc: {accuracy:f}")
     return accuracy if acc is not None else loss
+
+
+test.__test__ = False  # the book's name; keeps pytest from collecting it when imported into tests
 
 
 def predict(network, X, batch_size=None):

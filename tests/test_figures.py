@@ -18,8 +18,8 @@ def drawn(tmp_path_factory):
     out = tmp_path_factory.mktemp("figures")
     result = {}
     for name in plots.FIGURES:
-        with plots._style():
-            fig, data = plots.render(name)
+        fig, data = plots.render(name)
+        with plots.figure_style():
             result[name] = (fig, data, plots.save_png(fig, out / f"{name}.png"))
     return result
 
@@ -56,12 +56,11 @@ def test_titles_name_the_book_figure_and_axes_are_labelled(drawn):
             assert any(ax.get_legend() for ax in fig.axes), name
 
 
-def test_same_command_twice_gives_the_same_bytes(tmp_path):
+def test_drawing_again_gives_the_same_bytes(drawn, tmp_path):
     names = ["fig1_19_pooling", "fig1_08_activations"]
-    first = plots.generate(tmp_path / "a", names, log=None)
-    second = plots.generate(tmp_path / "b", names, log=None)
+    again = plots.generate(tmp_path, names, log=None)
     for name in names:
-        assert first[name][0].read_bytes() == second[name][0].read_bytes(), name
+        assert again[name][0].read_bytes() == drawn[name][2].read_bytes(), name
 
 
 def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
@@ -76,6 +75,16 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         plots.save_png(Figure(), path)
     assert path.read_bytes() == b"previous" and os.listdir(tmp_path) == ["fig.png"]
+
+
+def test_readme_gallery_shows_every_committed_figure(repo_root):
+    import re
+    readme = (repo_root / "README.md").read_text()
+    gallery = readme[readme.index("## Figures"):]
+    shown = re.findall(r"!\[Figure ([\d.]+)\]\(docs/figures/(\w+)\.png\)", gallery)
+    assert sorted(shown) == sorted((number, name) for name, (number, _, _) in plots.FIGURES.items())
+    for _, name in shown:
+        assert (repo_root / "docs" / "figures" / f"{name}.png").stat().st_size > 15_000, name
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -110,28 +119,30 @@ def test_needs_no_display_and_help_does_not_import_matplotlib(tmp_path):
 
 # --- the numbers drawn come from the section code ----------------------------------------------
 
-def test_fig_1_3_boundaries_are_the_trained_perceptrons(drawn):
+def test_fig_1_3_boundaries_cross_the_axes_at_minus_b_over_w(drawn):
     from dlbook.nn import perceptron as P
     fig, data, _ = drawn["fig1_03_decision_boundaries"]
     for n_inputs in (2, 3):
-        X, y = P.linearly_separable_set(n=60, n_inputs=n_inputs, seed=plots.SEED)
-        for label, bias in (("with bias", True), ("without bias", False)):
-            run, shown = P.train_perceptron(X, y, bias=bias, seed=plots.SEED), data[n_inputs][label]
-            np.testing.assert_array_equal(shown["w"], run.w)
-            assert shown["b"] == run.b
-            np.testing.assert_array_equal(shown["intercepts"],
-                                          P.decision_boundary_intercepts(run.w, run.b))
-            assert shown["errors"] == np.sum(P.perceptron(X, run.w, run.b) != y)
-        assert data[n_inputs]["with bias"]["errors"] == 0        # separable with a bias ...
-        assert data[n_inputs]["without bias"]["errors"] > 0      # ... not through the origin
-        assert data[n_inputs]["without bias"]["b"] == 0
-    # the drawn line is w1 x1 + w2 x2 + b = 0 and passes through the intercepts (tolerance 1e-12)
-    lines = [line for line in fig.axes[0].get_lines() if line.get_label().startswith("with bias")]
-    x1, x2 = lines[0].get_data()
-    run = data[2]["with bias"]
-    np.testing.assert_allclose(run["w"][0] * x1 + run["w"][1] * x2 + run["b"], 0, atol=1e-12)
-    i1, i2 = run["intercepts"]
-    np.testing.assert_allclose(P.boundary_x2(run["w"], run["b"], [i1, 0.0]), [0.0, i2], atol=1e-12)
+        with_bias, without = data[n_inputs]["with bias"], data[n_inputs]["without bias"]
+        np.testing.assert_array_equal(with_bias["intercepts"],
+                                      P.decision_boundary_intercepts(with_bias["w"], with_bias["b"]))
+        np.testing.assert_array_equal(with_bias["w"], without["w"])
+        assert with_bias["b"] != 0 and without["b"] == 0
+        np.testing.assert_array_equal(without["intercepts"], np.zeros(n_inputs))
+        # each intercept point lies on the boundary: w_i * (-b / w_i) + b = 0 (tolerance 1e-12)
+        for i, x_i in enumerate(with_bias["intercepts"]):
+            assert abs(with_bias["w"][i] * x_i + with_bias["b"]) < 1e-12
+    # the drawn lines are w1 x1 + w2 x2 + b = 0 (tolerance 1e-12)
+    for label in ("with bias", "without bias"):
+        line = next(line for line in fig.axes[0].get_lines() if line.get_label().startswith(label))
+        x1, x2 = line.get_data()
+        run = data[2][label]
+        np.testing.assert_allclose(run["w"][0] * x1 + run["w"][1] * x2 + run["b"], 0, atol=1e-12)
+    marker = next(line for line in fig.axes[0].get_lines()
+                  if line.get_label().startswith("intercepts"))
+    np.testing.assert_array_equal(np.column_stack(marker.get_data()),
+                                  [[data[2]["with bias"]["intercepts"][0], 0],
+                                   [0, data[2]["with bias"]["intercepts"][1]]])
 
 
 def test_fig_1_6_separable_gates_are_computed_and_xor_xnor_are_not(drawn):
@@ -172,6 +183,59 @@ def test_fig_1_8_curves_are_the_activation_functions(drawn):
     # leaky ReLU's slope left of 0 is the alpha named in the legend (tolerance 1e-12)
     np.testing.assert_allclose(data["values"]["leaky_relu"][z < 0] / z[z < 0],
                                data["leaky_alpha"], rtol=1e-12)
+
+
+def test_fig_1_9_paths_are_gradient_descent_steps(drawn):
+    from dlbook.nn.optimizers import gradient_descent, quadratic
+    _, data, _ = drawn["fig1_09_gradient_descent"]
+    for key, dim in (("1d", 1), ("2d", 2)):
+        run = data[key]
+        loss, grad = quadratic(run["scales"])
+        assert run["path"].shape[1] == dim
+        np.testing.assert_array_equal(
+            run["path"], gradient_descent(grad, run["path"][0], run["lr"], len(run["path"]) - 1))
+        # oracle: each step is theta - lr * (central finite-difference gradient of the loss),
+        # to 1e-6 absolute (the loss is quadratic, so the difference quotient is exact up to rounding)
+        h = 1e-4
+        for theta, after in zip(run["path"][:-1], run["path"][1:]):
+            fd = np.array([(loss(theta + h * e) - loss(theta - h * e)) / (2 * h) for e in np.eye(dim)])
+            np.testing.assert_allclose(after, theta - run["lr"] * fd, atol=1e-6)
+        assert np.all(np.diff(run["loss"]) < 0)      # every step goes down hill
+
+
+def test_fig_1_10_small_and_large_learning_rates_behave_as_theory_says(drawn):
+    from dlbook.nn.optimizers import learning_rate_paths
+    fig, data, _ = drawn["fig1_10_learning_rate"]
+    expected = learning_rate_paths(list(data), theta0=4.0, steps=10)
+    for ax, (lr, run) in zip(fig.axes, data.items()):
+        np.testing.assert_array_equal(run["path"], expected[lr])
+        # on L = theta^2 each step multiplies theta by 1 - 2 lr (tolerance 1e-12)
+        np.testing.assert_allclose(run["path"], 4.0 * (1 - 2 * lr) ** np.arange(11), rtol=1e-12)
+        factor = 1 - 2 * lr
+        if abs(factor) > 1:
+            assert "diverges" in run["behaviour"]
+        elif factor < 0:
+            assert "oscillates" in run["behaviour"]
+        else:
+            assert "diverges" not in run["behaviour"] and "oscillates" not in run["behaviour"]
+        assert ax.get_title() == f"lr = {lr:g}: {run['behaviour']}"
+    assert min(data) < 0.5 < 1 < max(data)          # a small and a too-large rate are both shown
+
+
+def test_fig_1_13_l1_touches_on_an_axis_and_l2_does_not(drawn):
+    from dlbook.nn.regularization import constrained_minimum
+    _, data, _ = drawn["fig1_13_l1_l2"]
+    for norm, order in (("l1", 1), ("l2", 2)):
+        point, loss = constrained_minimum(data["center"], data["A"], norm)
+        np.testing.assert_array_equal(data[norm]["point"], point)
+        assert data[norm]["loss"] == loss
+        assert abs(np.linalg.norm(point, ord=order) - 1) < 1e-9    # on the ball's boundary
+    assert data["l1"]["point"][1] == 0 and data["l1"]["point"][0] > 0   # a corner: sparse
+    assert np.all(np.abs(data["l2"]["point"]) > 0.1)
+    # L2 oracle: the closest point of the unit circle to the centre is centre / |centre|; the
+    # search grid has 20000 points on the circle, so it is off by at most pi / 20000 < 2e-4
+    np.testing.assert_allclose(data["l2"]["point"], data["center"] / np.linalg.norm(data["center"]),
+                               atol=2e-4)
 
 
 def test_fig_1_11_validation_blocks_are_the_k_folds(drawn):

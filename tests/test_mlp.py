@@ -94,8 +94,9 @@ def test_printed_relu_on_the_logits_stops_learning():
     assert all(float(tf.reduce_max(tf.abs(g))) > 0.0 for g in gradients["dlbook"])
 
 
-@pytest.mark.parametrize("build", [lambda: get_mlp_model([None, 784]), lambda: MLPModel(784)],
-                         ids=["static", "dynamic"])
+@pytest.mark.parametrize("build", [lambda: get_mlp_model([None, 784]), lambda: MLPModel(784),
+                                   lambda: get_mlp_model([None, 784], keep=BOOK_KEEP)],
+                         ids=["static", "dynamic", "book-1.10.4"])
 def test_wrong_input_shape_names_the_expected_shape(build):
     model = build()
     model.eval()

@@ -113,7 +113,7 @@ def test_early_stopping_stops_after_the_validation_minimum():
     val = np.array(run.val_loss)
     assert run.best_epoch == int(np.argmin(val)) + 1
     assert run.stopped_epoch == run.best_epoch + 100 == len(val)
-    assert val[-1] > val.min() * 1.05          # the validation loss rose again
+    assert val[-1] > val.min() * 1.02          # the validation loss rose again
     assert run.train_loss[-1] < run.train_loss[run.best_epoch - 1]   # training loss still fell
     assert val[0] > 2 * val.min()
 
@@ -149,6 +149,6 @@ def test_scale_zooms_about_the_centre():
     oracle = tf.image.crop_to_bounding_box(tf.image.resize(img[..., None], (16, 16)), 3, 3, 10, 10)
     np.testing.assert_allclose(zoomed, oracle.numpy()[..., 0], atol=1e-5)
     shrunk = reg.scale(img, 0.5)
-    np.testing.assert_allclose(shrunk[3:8, 3:8],
+    np.testing.assert_allclose(shrunk[2:7, 2:7],
                                tf.image.resize(img[..., None], (5, 5)).numpy()[..., 0], atol=1e-5)
-    assert np.all(shrunk[:3] == 0) and np.all(shrunk[8:] == 0)
+    assert np.all(shrunk[:2] == 0) and np.all(shrunk[7:] == 0) and np.all(shrunk[:, 7:] == 0)

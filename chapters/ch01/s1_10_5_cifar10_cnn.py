@@ -54,19 +54,23 @@ def make_loaders(path, batch_size, augment, seed):
     if augment == "numpy":
         train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True, batch_size=batch_size,
                               output_types=(np.float32, np.int32), seed=seed)
-        test_dl = Dataloader(test_ds, transforms=[_fn_test], batch_size=batch_size)
+        test_dl = Dataloader(test_ds, transforms=[_fn_test], batch_size=batch_size,
+                             output_types=(np.float32, np.int32))
     else:
         train_dl = Dataloader(train_ds, batch_transforms=[train_transform], shuffle=True,
                               batch_size=batch_size, output_types=(np.float32, np.int32), seed=seed)
-        test_dl = Dataloader(test_ds, batch_transforms=[test_transform], batch_size=batch_size)
+        test_dl = Dataloader(test_ds, batch_transforms=[test_transform], batch_size=batch_size,
+                             output_types=(np.float32, np.int32))
     return train_dl, test_dl
 
 
 def make_steps(net, optimizer):
-    """The train step (net in train mode) and the eval step (eval mode), one tf.function each."""
+    """The train step (net in train mode) and the eval step (eval mode), one tf.function each,
+    traced once for any batch size (the last partial batch included)."""
     train_weights = net.trainable_weights
+    batch = [tf.TensorSpec([None, 24, 24, 3], tf.float32), tf.TensorSpec([None], tf.int32)]
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=batch)
     def train_step(X_batch, y_batch):
         with tf.GradientTape() as tape:
             _logits = net(X_batch)
@@ -75,7 +79,7 @@ def make_steps(net, optimizer):
         optimizer.apply_gradients(zip(grad, train_weights))
         return _loss, accuracy(_logits, y_batch)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=batch)
     def eval_step(X_batch, y_batch):
         _logits = net(X_batch)
         return tl.cost.cross_entropy(_logits, y_batch, name='eval_loss'), accuracy(_logits, y_batch)

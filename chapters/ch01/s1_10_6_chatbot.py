@@ -4,7 +4,8 @@ Description: the book's ``Seq2seq`` of GRU cells (3 layers of 256 units, 1024-d 
 with masked sequence cross-entropy and Adam on query -> reply pairs, then asked for several replies.
 
 Data: by default a small slice of the embedded chatterbot-corpus (categories greetings and
-conversations, 131 pairs; ``--categories all`` gives all 2,393 pairs); ``--corpus FILE.tsv`` reads
+conversations; ``--categories all`` gives all its 2,393 pairs, 1,245 of them distinct: repeated
+pairs are dropped); ``--corpus FILE.tsv`` reads
 query<TAB>reply lines; ``--corpus DIR`` reads the TensorLayer chatbot format the book uses
 (idx_q.npy, idx_a.npy, metadata.pkl). Queries are left-padded to ``--query-len`` words
 (errata: chat-encoder-padding); replies get the start/end tokens and are padded to
@@ -31,7 +32,7 @@ from dlbook.chat.corpus import chatterbot_categories, load_chatterbot_pairs, loa
 from dlbook.chat.inference import MODES, Chatbot
 from dlbook.chat.store import (CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, load_chatbot, read_config,
                                save_run_files)
-from dlbook.chat.vocab import Vocabulary, make_arrays
+from dlbook.chat.vocab import Vocabulary, distinct_pairs, make_arrays, tokenize
 from dlbook.checkpoints import load_checkpoint, save_checkpoint, save_weights
 from dlbook.errors import CheckpointError, DlbookError, UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
@@ -68,6 +69,8 @@ def build_parser():
     parser.add_argument("--learning-rate", type=positive_float, default=0.001, help="Adam learning rate")
     parser.add_argument("--top-n", type=positive_int, default=3,
                         help="top-n sampling for the replies printed each epoch")
+    parser.add_argument("--sample-every", type=int, default=1, metavar="N",
+                        help="print replies to the seed queries every N epochs (0: never)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in --output-dir")
     return parser
@@ -75,12 +78,13 @@ def build_parser():
 
 # Data
 def load_corpus(args):
-    """(query ids, reply ids, vocabulary, corpus description) for the chosen corpus."""
+    """(query ids, reply ids, vocabulary): the distinct pairs of the chosen corpus."""
     if args.corpus == "chatterbot":
         categories = None if args.categories == "all" else args.categories.split(",")
         pairs = load_chatterbot_pairs(categories)
     elif os.path.isdir(args.corpus):
         query_ids, reply_ids, vocab = load_tl_corpus(args.corpus)
+        query_ids, reply_ids = distinct_pairs(query_ids, reply_ids)
         return query_ids[:args.max_pairs], reply_ids[:args.max_pairs], vocab
     elif os.path.isfile(args.corpus):
         pairs = read_tsv_pairs(args.corpus)
@@ -88,9 +92,11 @@ def load_corpus(args):
         raise UsageError(f"--corpus {args.corpus!r} is neither 'chatterbot' nor an existing TSV file or "
                          f"TensorLayer corpus folder (categories of chatterbot: "
                          f"{', '.join(chatterbot_categories())})")
-    pairs = pairs[:args.max_pairs]
-    vocab = Vocabulary.build([text for pair in pairs for text in pair], min_count=args.min_count)
-    return [vocab.encode(q) for q, _ in pairs], [vocab.encode(r) for _, r in pairs], vocab
+    words = [(tokenize(q), tokenize(r)) for q, r in pairs]
+    query_words, reply_words = distinct_pairs([q for q, _ in words], [r for _, r in words])
+    query_words, reply_words = query_words[:args.max_pairs], reply_words[:args.max_pairs]
+    vocab = Vocabulary.build(query_words + reply_words, min_count=args.min_count)
+    return [vocab.encode(q) for q in query_words], [vocab.encode(r) for r in reply_words], vocab
 
 
 def run_config(args, vocab, n_pairs):
@@ -131,7 +137,7 @@ def main(argv=None):
         raise UsageError("the corpus has no query/reply pairs; check --corpus, --categories and --max-pairs")
     enc, dec, target, mask = make_arrays(query_ids, reply_ids, vocab, args.query_len, args.decoder_seq_length)
     config = run_config(args, vocab, len(enc))
-    print(f"corpus: {len(enc)} pairs, vocabulary {len(vocab)} words, "
+    print(f"corpus: {len(enc)} distinct pairs, vocabulary {len(vocab)} words, "
           f"query length {args.query_len}, decoder length {args.decoder_seq_length}")
 
     # Model: the book's call (section 1.10.6)
@@ -168,11 +174,12 @@ def main(argv=None):
         print(f"Epoch [{epoch + 1}/{args.epochs}]: loss {total_loss / n_steps:.4f}", flush=True)
 
         # Evaluate: the book prints top-n sampled replies to its seed queries every epoch.
-        rng = np.random.default_rng([args.seed, epoch])
-        for query in SEED_QUERIES:
-            print("Query >", query)
-            for words, _ in bot.reply(query, mode="sample", n_replies=3, top_n=args.top_n, rng=rng):
-                print(">", " ".join(words))
+        if args.sample_every and (epoch + 1) % args.sample_every == 0:
+            rng = np.random.default_rng([args.seed, epoch])
+            for query in SEED_QUERIES:
+                print("Query >", query)
+                for words, _ in bot.reply(query, mode="sample", n_replies=3, top_n=args.top_n, rng=rng):
+                    print(">", " ".join(words))
         save_weights(model, os.path.join(out, WEIGHTS_NAME))
         save_checkpoint(out, model, optimizer, epoch + 1, extra={"losses": config["losses"]})
         save_run_files(out, config, vocab)

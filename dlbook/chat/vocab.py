@@ -27,7 +27,16 @@ PAD, UNK, START, END = "_", "unk", "start_id", "end_id"  # the book's (TL chatbo
 def tokenize(text):
     """Lower-case words of ``text``; punctuation is dropped. ``"Hi, how's it going?"`` ->
     ``['hi', "how's", 'it', 'going']``."""
-    return _WORD.findall(str(text).lower())
+    return _WORD.findall(str(text).lower().replace("\u2019", "'"))  # ’ as in "it’s"
+
+
+def distinct_pairs(query_ids, reply_ids):
+    """The (query ids, reply ids) pairs without repeats, in first-seen order.
+
+    The chatterbot corpus repeats pairs: tech_support has 1,050 pairs but only 10 distinct ones.
+    """
+    pairs = dict.fromkeys((tuple(q), tuple(r)) for q, r in zip(query_ids, reply_ids))
+    return [list(q) for q, _ in pairs], [list(r) for _, r in pairs]
 
 
 class Vocabulary:
@@ -54,9 +63,10 @@ class Vocabulary:
 
     @classmethod
     def build(cls, texts, min_count=1, max_size=None):
-        """Vocabulary of the words in ``texts`` seen at least ``min_count`` times, most frequent
-        first (ties alphabetical), at most ``max_size`` ids in total including the 4 specials."""
-        counts = Counter(w for text in texts for w in tokenize(text))
+        """Vocabulary of the words in ``texts`` (strings or word lists) seen at least ``min_count``
+        times, most frequent first (ties alphabetical), at most ``max_size`` ids including the 4
+        specials."""
+        counts = Counter(w for text in texts for w in (tokenize(text) if isinstance(text, str) else text))
         specials = [PAD, UNK, START, END]
         words = sorted((w for w, n in counts.items() if n >= min_count and w not in specials),
                        key=lambda w: (-counts[w], w))

@@ -12,7 +12,13 @@ _EXPORTS = {
     # raw loaders: the return values of tl.files.load_mnist_dataset / load_cifar10_dataset
     "load_mnist_dataset": "dlbook.data.mnist",
     "load_cifar10_dataset": "dlbook.data.cifar10",
+    "load_cifar10_label_names": "dlbook.data.cifar10",
     "resolve_data_dir": "dlbook.data.paths",
+    "find_dataset": "dlbook.data.paths",
+    "DatasetLocation": "dlbook.data.paths",
+    "download_mnist": "dlbook.data.download",
+    "download_cifar10": "dlbook.data.download",
+    "download_dataset": "dlbook.data.download",
     # the book's tl.data API (1.10.5)
     "Dataset": "dlbook.data.dataset",
     "Dataloader": "dlbook.data.dataset",

@@ -4,6 +4,7 @@ Reads the official python-pickle batches (written by Python 2: str keys) and Pyt
 of them (bytes keys, as in ../shared/data) alike, checks every batch, and loads the training
 batches that exist (with a warning when some are missing).
 """
+import os
 import pickle
 import struct
 import warnings
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlbook.checkpoints import atomic_path
 from dlbook.data.paths import (CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES,
                                display_path, missing_files, resolve_data_dir)
 from dlbook.errors import DataError, ShapeError
@@ -107,7 +109,7 @@ def load_cifar10_dataset(shape=(-1, 32, 32, 3), path=None, *, download=False):
         from dlbook.data.download import missing_data_error
         raise missing_data_error("cifar10", root, missing)
 
-    present = [b for b in CIFAR10_TRAIN_BATCHES if (directory / b).is_file()]
+    present = [b for b in CIFAR10_TRAIN_BATCHES if (directory / b).is_file()]  # errata: cifar10-loader-strictness
     if len(present) < len(CIFAR10_TRAIN_BATCHES):
         absent = [b for b in CIFAR10_TRAIN_BATCHES if b not in present]
         warnings.warn(f"CIFAR-10: {len(present)} of {len(CIFAR10_TRAIN_BATCHES)} training batches in "
@@ -193,8 +195,6 @@ def write_cifar10_pickle(path, content):
 
     Used by ``scripts/make_tiny_data.py`` and the tests.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(_py2_pickle(content))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(_py2_pickle(content))
+        os.chmod(tmp, 0o644)  # atomic_path's temp file is private; a data file is not

@@ -19,6 +19,7 @@ import urllib.request
 import zlib
 from pathlib import Path
 
+from dlbook.checkpoints import atomic_path
 from dlbook.data.paths import (CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES,
                                DATASETS, dataset_dir, display_path, download_command, missing_files,
                                resolve_data_dir)
@@ -54,8 +55,9 @@ def missing_data_error(name, root, missing):
     directory = dataset_dir(name, root)
     what = ("the four official files" if name == "mnist"
             else "data_batch_1..5, test_batch and batches.meta from cifar-10-python.tar.gz")
+    files = (display_path(missing[0]) if len(missing) == 1 else ", ".join(Path(p).name for p in missing))
     return DataError(f"{label} file{'s' if len(missing) > 1 else ''} not found: "
-                     f"{', '.join(display_path(p) for p in missing)} (searched {display_path(directory)}). "
+                     f"{files} (searched {display_path(directory)}). "
                      f"Put {what} there, or run `{download_command(name, root)}`, "
                      f"or point --data-dir / $DLBOOK_DATA_DIR at a folder holding {name}/")
 
@@ -93,11 +95,10 @@ def _progress_printer(label):
     return show
 
 
-def _fetch(url, directory, label, timeout, progress):
-    """Stream ``url`` into a new temporary file in ``directory``; return its path."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{label}.", suffix=".part")
+def _fetch(url, target, label, timeout, progress):
+    """Stream ``url`` into the file ``target``."""
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        with open(target, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             done = 0
             report = _progress_printer(label) if progress else None
@@ -106,37 +107,31 @@ def _fetch(url, directory, label, timeout, progress):
                 done += len(chunk)
                 if report:
                     report(done, total)
-            if total is not None and done != total:
-                raise _DownloadFailed(f"connection closed after {done} of {total} bytes")
-        return Path(tmp)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, _DownloadFailed):
-            raise
-        if isinstance(exc, (OSError, http.client.HTTPException, ValueError)):
-            # URLError wraps the socket error (e.g. "timed out"); HTTPError says "HTTP Error 403: Forbidden"
-            reason = exc.reason if type(exc) is urllib.error.URLError else exc
-            raise _DownloadFailed(str(reason) or type(reason).__name__) from None
-        raise
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        # URLError wraps the socket error (e.g. "timed out"); HTTPError says "HTTP Error 403: Forbidden"
+        reason = exc.reason if type(exc) is urllib.error.URLError else exc
+        raise _DownloadFailed(str(reason) or type(reason).__name__) from None
+    if total is not None and done != total:
+        raise _DownloadFailed(f"connection closed after {done} of {total} bytes")
 
 
-def _download_verified(urls, directory, label, verify, timeout, progress):
-    """Try each URL until one gives a file that ``verify`` accepts; return that temporary file.
+def _download_to(urls, dest, verify, timeout, progress):
+    """Download ``dest`` from the first of ``urls`` whose file ``verify`` accepts.
 
-    Raises DataError-ready text (via ``_DownloadFailed``) listing every failure.
+    The file appears under ``dest`` only once verified (``atomic_path``); raises
+    ``_DownloadFailed`` listing every URL's failure.
     """
     failures = []
     for url in urls:
         if progress:
             print(f"Downloading {url}", file=sys.stderr, flush=True)
-        tmp = None
         try:
-            tmp = _fetch(url, directory, label, timeout, progress)
-            verify(tmp)
-            return tmp
+            with atomic_path(dest) as tmp:
+                _fetch(url, tmp, dest.name, timeout, progress)
+                verify(tmp)
+                os.chmod(tmp, 0o644)  # mkstemp makes it private; a data file is not
+            return
         except _DownloadFailed as exc:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
             failures.append(f"{urllib.parse.urlsplit(url).netloc or url}: {exc}")
             if progress:
                 print(f"  failed: {exc}", file=sys.stderr, flush=True)
@@ -164,11 +159,10 @@ def download_mnist(data_dir=None, *, mirrors=None, md5s=None, timeout=DEFAULT_TI
     directory.mkdir(parents=True, exist_ok=True)
     for filename in [p.name for p in missing_files("mnist", root)]:
         try:
-            tmp = _download_verified([m + filename for m in mirrors], directory, filename,
-                                     _checksum(md5s[filename], gunzip=True), timeout, progress)
+            _download_to([m + filename for m in mirrors], directory / filename,
+                         _checksum(md5s[filename], gunzip=True), timeout, progress)
         except _DownloadFailed as exc:  # the other files would fail the same way: stop here
             raise _download_error("mnist", root, filename, exc) from None
-        os.replace(tmp, directory / filename)
     return directory
 
 
@@ -182,9 +176,9 @@ def download_cifar10(data_dir=None, *, urls=None, md5=None, timeout=DEFAULT_TIME
     directory = root / CIFAR10_SUBDIR
     directory.mkdir(parents=True, exist_ok=True)
     wanted = [*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH, CIFAR10_META]
+    archive = directory.parent / "cifar-10-python.tar.gz"
     try:
-        archive = _download_verified(urls, directory.parent, "cifar-10-python.tar.gz",
-                                     _checksum(md5), timeout, progress)
+        _download_to(urls, archive, _checksum(md5), timeout, progress)
     except _DownloadFailed as exc:
         raise _download_error("cifar10", root, "cifar-10-python.tar.gz", exc) from None
     staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".cifar10."))

@@ -4,11 +4,13 @@ The IDX files are parsed with numpy and checked (magic number, dimensions, size,
 so a truncated or corrupt file is reported by name instead of giving wrong arrays.
 """
 import gzip
+import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from dlbook.checkpoints import atomic_path
 from dlbook.data.paths import MNIST_FILES, display_path, missing_files, mnist_file, resolve_data_dir
 from dlbook.errors import DataError, ShapeError
 
@@ -108,7 +110,7 @@ def load_mnist_dataset(shape=(-1, 784), path=None, *, validation_size=None, pixe
     def images(x):
         try:
             # errata: mnist-pixel-divisor
-            return (x.reshape(shape) / np.float32(pixel_divisor)).astype(np.float32)
+            return (x.reshape(shape) / np.float32(pixel_divisor)).astype(np.float32, copy=False)
         except ValueError:
             raise ShapeError(f"cannot reshape MNIST images {x.shape} to shape={tuple(shape)}; "
                              f"use e.g. (-1, 784) or (-1, 28, 28, 1)") from None
@@ -128,10 +130,7 @@ def write_idx_gz(path, array):
     array = np.ascontiguousarray(array, dtype=np.uint8)
     magic = {1: IDX_LABELS_MAGIC, 3: IDX_IMAGES_MAGIC}[array.ndim]
     payload = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape) + array.tobytes()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                               compresslevel=9) as f:
-        f.write(payload)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        # level 9 is 2% smaller and 15x slower
+        Path(tmp).write_bytes(gzip.compress(payload, compresslevel=6, mtime=0))
+        os.chmod(tmp, 0o644)  # atomic_path's temp file is private; a data file is not

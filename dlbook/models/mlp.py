@@ -36,8 +36,8 @@ def check_input_shape(x, n_in):
         if shape.rank is not None and shape.rank > 2 and shape[1:].num_elements() == n_in:
             hint = (f" Flatten the images first, e.g. x.reshape(-1, {n_in}) or "
                     f"load_mnist_dataset(shape=(-1, {n_in})).")
-        error = ShapeError(f"the MLP expects inputs of shape [batch, {n_in}], "
-                           f"got {list(shape)}.{hint}")
+        found = list(shape) if shape.rank is not None else "a tensor of unknown rank"
+        error = ShapeError(f"the MLP expects inputs of shape [batch, {n_in}], got {found}.{hint}")
         error.ag_pass_through = True  # inside tf.function, autograph re-raises it unchanged
         raise error
 

@@ -45,6 +45,7 @@ def predict(params, X):
 
 def loss(params, X, Y):
     """Mean over the batch of 1/2 ||a^L - y||^2."""
+    # errata: backprop-half-mse
     diff = predict(params, X) - np.asarray(Y, dtype=float)
     return float(0.5 * np.mean(np.sum(diff ** 2, axis=1)))
 

@@ -93,7 +93,8 @@ def lp_loss(y, y_hat, p=2):
 
 
 def mse(y, y_hat):
-    """(1.19) mean of (y - y_hat)^2 over all elements."""
+    """(1.19) mean of (y - y_hat)^2 over all elements (tl.cost's default sums over features)."""
+    # errata: tl-cost-sums-features
     return float(np.mean((np.asarray(y, dtype=float) - np.asarray(y_hat, dtype=float)) ** 2))
 
 

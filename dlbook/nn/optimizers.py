@@ -21,6 +21,24 @@ def gradient_descent(grad, theta0, lr, steps):
     return np.array(path)
 
 
+def quadratic(scales):
+    """The bowl L(theta) = sum_i s_i theta_i^2 used for Figs 1.9 and 1.10; returns (loss, grad).
+
+    Gradient descent multiplies theta_i by (1 - 2 lr s_i) each step: it converges when
+    lr < 1 / s_i, oscillates when lr > 1 / (2 s_i), and diverges when lr > 1 / s_i.
+    """
+    scales = np.asarray(scales, dtype=float)
+    return (lambda theta: float(np.sum(scales * np.square(theta))),
+            lambda theta: 2.0 * scales * np.asarray(theta, dtype=float))
+
+
+def learning_rate_paths(lrs, theta0=4.0, steps=20, scale=1.0):
+    """Fig 1.10: gradient-descent paths on L = scale * theta^2 for each learning rate.
+    Returns {lr: path of shape (steps+1,)}."""
+    _, grad = quadratic([scale])
+    return {lr: gradient_descent(grad, [theta0], lr, steps)[:, 0] for lr in lrs}
+
+
 class Adam:
     """Algorithm 1.2 (Kingma & Ba, 2015) on a list of NumPy arrays, updated in place.
 

@@ -45,7 +45,7 @@ def decision_boundary_intercepts(w, b):
     """
     w = np.asarray(w, dtype=float)
     with np.errstate(divide="ignore"):
-        return np.where(w != 0, -b / np.where(w != 0, w, 1.0), np.inf)
+        return np.where(w != 0, -b / np.where(w != 0, w, 1.0), np.inf) + 0.0   # no -0.0
 
 
 def boundary_x2(w, b, x1):

@@ -9,7 +9,6 @@ L2 shrinks every weight towards zero; L1 sets many exactly to zero (:func:`fit_w
 shows it, and Fig 1.13's geometry is :func:`constrained_minimum`: the L1 ball has corners on
 the axes, where the loss contours usually touch it first).
 """
-from dataclasses import dataclass
 
 import numpy as np
 

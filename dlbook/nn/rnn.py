@@ -21,7 +21,8 @@ Keras keeps the input part and the recurrent part apart (kernel for x, recurrent
 shapes (inputs, 4 units) and (units, 4 units) for the LSTM, gate order i, f, c, o; GRU order
 z, r, h) and writes the GRU update as h_t = z * h_(t-1) + (1 - z) * h~_t, i.e. its z is our
 1 - z. :func:`lstm_to_keras` and :func:`gru_to_keras` convert the weights so that Keras's cells
-compute exactly these equations.
+compute exactly these equations. (The GRU above is Keras's ``GRUCell(reset_after=False)``; its
+default ``reset_after=True`` applies r after the recurrent product, r * (U h + b), a variant.)
 """
 import numpy as np
 
@@ -41,6 +42,12 @@ def init_cell(gates, units, inputs, seed=0, scale=0.5):
     return params
 
 
+def init_simple_cell(units, inputs, seed=0, scale=0.5):
+    """Random {"W": (units, units + inputs), "b": (units,)} for :func:`simple_rnn_cell`."""
+    rng = np.random.default_rng(seed)
+    return {"W": rng.normal(0.0, scale, (units, units + inputs)), "b": rng.normal(0.0, scale, units)}
+
+
 def simple_rnn_cell(x, h, params):
     """(1.25) h_t = tanh(W [h; x] + b), params {"W": (units, units + inputs), "b": (units,)}."""
     return tanh(params["W"] @ np.concatenate([h, x]) + params["b"])
@@ -50,6 +57,7 @@ def lstm_cell(x, h, c, params):
     """(1.26) one LSTM step for one sample; returns (h_t, c_t)."""
     hx = np.concatenate([h, x])
     gate = {g: params[f"W_{g}"] @ hx + params[f"b_{g}"] for g in LSTM_GATES}
+    # o is the output gate, i the input gate   # errata: lstm-output-gate
     f, i, o = sigmoid(gate["f"]), sigmoid(gate["i"]), sigmoid(gate["o"])
     c = f * c + i * tanh(gate["c"])
     return o * tanh(c), c
@@ -80,6 +88,12 @@ def run_sequence(cell, xs, params, units):
 def _split(W, units):
     """(recurrent part acting on h, input part acting on x) of a book matrix, Keras-shaped."""
     return W[:, :units].T, W[:, units:].T
+
+
+def simple_rnn_to_keras(params):
+    """[kernel, recurrent_kernel, bias] for ``keras.layers.SimpleRNNCell.set_weights``."""
+    recurrent, kernel = _split(params["W"], len(params["b"]))
+    return [kernel, recurrent, params["b"]]
 
 
 def lstm_to_keras(params):

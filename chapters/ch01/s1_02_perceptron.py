@@ -1,0 +1,64 @@
+"""
+Title: 1.2 Perceptron: dense layer, bias and decision boundary
+Description: z = Wx + b for one neuron and for a layer, the boundary w^T x + b = 0 with and
+without bias, and the perceptron learning rule on a linearly separable set.
+
+Prints:
+- z = Wx + b for one sample through a 3-output layer, next to the per-neuron sums;
+- the axis intercepts of a 2-input boundary, (-b/w1, 0) and (0, -b/w2), and of a 3-input plane;
+  without bias every intercept is 0 (the boundary goes through the origin);
+- the perceptron rule on 100 separable points: mistakes per epoch down to 0 (within ~10 epochs),
+  and the same rule without bias never reaching 0 on points whose true boundary misses the origin.
+
+Run: `dlbook run 1.2` or `python -m chapters.ch01.s1_02_perceptron`.
+"""
+import numpy as np
+
+from dlbook.nn import perceptron
+from dlbook.options import make_parser
+
+
+def main(argv=None):
+    parser = make_parser(prog="dlbook run 1.2", description=__doc__.split("\n")[1])
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the point set")
+    args = parser.parse_args(argv)
+
+    # ## Model: one dense layer z = Wx + b (W: 3 outputs x 2 inputs)
+    W = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]])
+    b = np.array([0.5, -1.0, 2.0])
+    x = np.array([2.0, -1.0])
+    z = perceptron.dense(x, W, b)
+    print("z = Wx + b for x = [2, -1]:", z)
+    for j in range(3):
+        print(f"  z_{j + 1} = {W[j, 0]:g}*{x[0]:g} + {W[j, 1]:g}*{x[1]:g} + {b[j]:g} = {z[j]:g}")
+    print("step(z) =", perceptron.step(z))
+
+    # ## Decision boundaries (Fig 1.3)
+    w2, b2 = np.array([1.0, 2.0]), -1.0
+    i1, i2 = perceptron.decision_boundary_intercepts(w2, b2)
+    print(f"\n2 inputs, w = {w2}, b = {b2:g}: the line crosses ({i1:g}, 0) and (0, {i2:g})")
+    print("  without bias it crosses at", perceptron.decision_boundary_intercepts(w2, 0.0),
+          "(through the origin)")
+    w3, b3 = np.array([1.0, 2.0, 4.0]), -2.0
+    print(f"3 inputs, w = {w3}, b = {b3:g}: the plane crosses the axes at",
+          perceptron.decision_boundary_intercepts(w3, b3))
+
+    # ## Data: a linearly separable set (true boundary x1 + x2 - 0.5 = 0)
+    X, y = perceptron.linearly_separable_set(n=100, w=[1.0, 1.0], b=-0.5, seed=args.seed)
+
+    # ## Train: the perceptron rule, with and without bias
+    run = perceptron.train_perceptron(X, y, seed=args.seed)
+    print(f"\nPerceptron rule on {len(X)} separable points: mistakes per epoch {run.errors}")
+    print(f"  learned w = {np.round(run.w, 3)}, b = {run.b:.3f}; boundary intercepts "
+          f"{np.round(perceptron.decision_boundary_intercepts(run.w, run.b), 3)}")
+    accuracy = np.mean(perceptron.perceptron(X, run.w, run.b) == y)
+    print(f"  training accuracy {accuracy:.0%}")
+    no_bias = perceptron.train_perceptron(X, y, epochs=50, bias=False, seed=args.seed)
+    print(f"Without bias (boundary forced through the origin): after {len(no_bias.errors)} epochs "
+          f"still {no_bias.errors[-1]} mistakes per epoch (best {min(no_bias.errors)})")
+    return 0
+
+
+if __name__ == "__main__":
+    from dlbook.cli import run_section
+    run_section(main)

@@ -1,0 +1,86 @@
+"""
+Title: 1.5 Loss functions
+Description: KL divergence (1.13), cross-entropy (1.14-1.16; binary and multi-class, from
+probabilities and from logits), the Lp norm and Lp loss (1.17-1.18), MSE (1.19) and MAE (1.20),
+each computed from its formula and next to TensorFlow's / TensorLayer's value.
+
+Prints (for one small fixed example):
+- KL(p || q) and KL(q || p) (not symmetric), H(p, q) = H(p) + KL(p || q);
+- binary and categorical cross-entropy from probabilities and from logits, with
+  tf.nn.*_cross_entropy_with_logits and tl.cost.cross_entropy alongside (equal to ~1e-7);
+- logits [1000, 0, -1000] with target class 3: the probability form gives inf, the logit form
+  2000 (= TensorFlow's);
+- ||x||_1, ||x||_2, ||x||_inf against tf.norm; MSE and MAE against Keras and tl.cost (whose
+  default mean_squared_error sums over the features).
+
+Run: `dlbook run 1.5` or `python -m chapters.ch01.s1_05_losses`.
+"""
+import numpy as np
+
+from dlbook.nn import losses
+from dlbook.nn.activations import sigmoid, softmax
+from dlbook.options import make_parser
+
+
+def main(argv=None):
+    parser = make_parser(prog="dlbook run 1.5", description=__doc__.split("\n")[1])
+    parser.parse_args(argv)
+
+    # ## Setup
+    from dlbook.compat import tl
+    import tensorflow as tf
+
+    # ## Data: two distributions, a batch of logits with labels, a regression batch
+    p, q = np.array([[0.7, 0.2, 0.1]]), np.array([[0.4, 0.4, 0.2]])
+    logits = np.array([[2.0, 1.0, -1.0], [0.5, 2.5, 0.0]])
+    labels = np.array([0, 2])
+    onehot = np.eye(3)[labels]
+    y_bin, z_bin = np.array([[1.0], [0.0], [1.0]]), np.array([[2.0], [-1.0], [-0.5]])
+    y, y_hat = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.5, 1.0], [2.0, 4.5]])
+
+    # ## KL divergence and cross-entropy (1.13)-(1.14)
+    print(f"p = {p[0].tolist()}, q = {q[0].tolist()}")
+    print(f"  KL(p||q) = {losses.kl_divergence(p, q):.6f}, KL(q||p) = {losses.kl_divergence(q, p):.6f}"
+          f" (Keras: {tf.keras.losses.KLDivergence()(p, q).numpy():.6f})")
+    print(f"  H(p,q) = {losses.cross_entropy(p, q):.6f} = H(p) + KL(p||q) = "
+          f"{losses.entropy(p):.6f} + {losses.kl_divergence(p, q):.6f}")
+
+    # ## Cross-entropy, binary (1.15) and multi-class (1.16)
+    print(f"\nbinary CE, y = {y_bin.ravel().tolist()}, z = {z_bin.ravel().tolist()}:")
+    print(f"  from probabilities {losses.binary_cross_entropy(y_bin, sigmoid(z_bin)):.6f}, "
+          f"from logits {losses.binary_cross_entropy_with_logits(y_bin, z_bin):.6f}, "
+          f"tf.nn {tf.nn.sigmoid_cross_entropy_with_logits(y_bin, z_bin).numpy().mean():.6f}")
+    print(f"categorical CE, labels {labels.tolist()}:")
+    print(f"  from probabilities {losses.categorical_cross_entropy(onehot, softmax(logits)):.6f}, "
+          f"from logits {losses.categorical_cross_entropy_with_logits(onehot, logits):.6f}, "
+          f"tf.nn {tf.nn.softmax_cross_entropy_with_logits(onehot, logits).numpy().mean():.6f}, "
+          f"tl.cost.cross_entropy "
+          f"{tl.cost.cross_entropy(tf.constant(logits, tf.float32), tf.constant(labels)).numpy():.6f}")
+    big, target = np.array([[1000.0, 0.0, -1000.0]]), np.array([[0.0, 0.0, 1.0]])
+    with np.errstate(divide="ignore"):
+        from_probs = losses.categorical_cross_entropy(target, softmax(big))
+    print(f"  logits {big[0].tolist()}, class 3: from probabilities {from_probs}, from logits "
+          f"{losses.categorical_cross_entropy_with_logits(target, big):g}, tf.nn "
+          f"{tf.nn.softmax_cross_entropy_with_logits(target, big).numpy()[0]:g}")
+
+    # ## Lp norm (1.17), Lp loss (1.18), MSE (1.19), MAE (1.20)
+    x = (y - y_hat).ravel()
+    print(f"\nx = y - y_hat = {x.tolist()}")
+    for order in (1, 2, np.inf):
+        print(f"  ||x||_{order:g} = {losses.lp_norm(x, order):.6f} "
+              f"(tf.norm {tf.norm(x, ord=order).numpy():.6f})")
+    print(f"  L2 loss per row, averaged: {losses.lp_loss(y, y_hat, 2):.6f}")
+    out, tgt = tf.constant(y_hat, tf.float32), tf.constant(y, tf.float32)
+    keras_mse = tf.keras.losses.MeanSquaredError()(y, y_hat).numpy()
+    keras_mae = tf.keras.losses.MeanAbsoluteError()(y, y_hat).numpy()
+    print(f"MSE {losses.mse(y, y_hat):.6f} (Keras {keras_mse:.6f}, tl.cost is_mean=True "
+          f"{tl.cost.mean_squared_error(out, tgt, is_mean=True).numpy():.6f}, tl.cost default "
+          f"{tl.cost.mean_squared_error(out, tgt).numpy():.6f} = sum over features)")
+    print(f"MAE {losses.mae(y, y_hat):.6f} (Keras {keras_mae:.6f}, tl.cost is_mean=True "
+          f"{tl.cost.absolute_difference_error(out, tgt, is_mean=True).numpy():.6f})")
+    return 0
+
+
+if __name__ == "__main__":
+    from dlbook.cli import run_section
+    run_section(main)

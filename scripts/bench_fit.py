@@ -1,0 +1,112 @@
+"""Benchmark: training speed of ``dlbook.utils.fit`` vs ``tl.utils.fit`` vs Keras ``model.fit``.
+
+In ONE run, on the book's MLP of 1.10.4 (784-800-800-10, Dropout keep 0.8/0.5/0.5, batch 256,
+Adam 1e-4), each contender trains one epoch of ``--samples`` MNIST images per measurement; the
+measurements are interleaved (dlbook, TL, Keras, dlbook, ...) so that drift on a shared machine
+hits all alike, repeated ``--repeats`` times after one warm-up epoch each (tracing excluded), and
+the medians and ratios are printed. Real MNIST is used when ../shared/data (or ``--data-dir``) has
+it, else synthetic data of the same shape (the speed does not depend on the values); the output
+says which.
+
+Contenders (samples counted are the samples actually trained on):
+  dlbook fit          dlbook.utils.fit(..., n_epoch=1, verbose=0): every sample, last batch included
+  dlbook fit, seed=0  the same with a seed: re-traces the train step each epoch (exact resume)
+  tl.utils.fit        TensorLayer 2.2.5's fit: drops the last partial batch
+  keras model.fit     the same network as a keras.Sequential, compiled with the same loss/optimizer
+
+    python scripts/bench_fit.py [--samples 10000] [--repeats 5] [--data-dir DIR]
+"""
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from dlbook.compat import tl
+import numpy as np
+import tensorflow as tf
+
+from dlbook.metrics import accuracy
+from dlbook.models import get_mlp_model
+from dlbook.models.mlp import BOOK_KEEP
+from dlbook.utils import fit
+
+BATCH_SIZE = 256
+LEARNING_RATE = 1e-4
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def load_data(data_dir, n):
+    """(X, y, description): the first n MNIST training images, or synthetic ones."""
+    if (Path(data_dir) / "mnist").is_dir():
+        from dlbook.data import load_mnist_dataset
+        X_train, y_train, *_ = load_mnist_dataset(shape=(-1, 784), path=data_dir)
+        return X_train[:n], y_train[:n], f"real MNIST from {data_dir} ({n} training images)"
+    rng = np.random.default_rng(0)
+    X = rng.random((n, 784), dtype=np.float32)
+    y = rng.integers(0, 10, n).astype(np.int32)
+    return X, y, f"SYNTHETIC data ({n} x 784; real MNIST not found in {data_dir})"
+
+
+def keras_mlp():
+    """The book's MLP in Keras: Dropout(rate = 1 - keep) before each Dense, logits out."""
+    layers = [tf.keras.Input((784,))]
+    for keep, units, act in zip(BOOK_KEEP, (800, 800, 10), ("relu", "relu", None)):
+        layers += [tf.keras.layers.Dropout(1 - keep), tf.keras.layers.Dense(units, activation=act)]
+    model = tf.keras.Sequential(layers)
+    model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE),
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def contenders(X, y):
+    """name -> (run one epoch, samples it trains on)."""
+    n = len(X)
+    dlbook_model, dlbook_optimizer = get_mlp_model([None, 784], keep=BOOK_KEEP), tf.optimizers.Adam(LEARNING_RATE)
+    seeded_model, seeded_optimizer = get_mlp_model([None, 784], keep=BOOK_KEEP), tf.optimizers.Adam(LEARNING_RATE)
+    tl_model, tl_optimizer = get_mlp_model([None, 784], keep=BOOK_KEEP), tf.optimizers.Adam(LEARNING_RATE)
+    tl_optimizer.build(tl_model.trainable_weights)  # else TL's module-level tf.function fails (notes item 8)
+    keras_model = keras_mlp()
+    return {
+        "dlbook fit": (lambda: fit(dlbook_model, dlbook_optimizer, tl.cost.cross_entropy, X, y,
+                                   acc=accuracy, batch_size=BATCH_SIZE, n_epoch=1, verbose=0), n),
+        "dlbook fit, seed=0": (lambda: fit(seeded_model, seeded_optimizer, tl.cost.cross_entropy, X, y,
+                                           acc=accuracy, batch_size=BATCH_SIZE, n_epoch=1, seed=0,
+                                           verbose=0), n),
+        "tl.utils.fit": (lambda: tl.utils.fit(tl_model, tl_optimizer, tl.cost.cross_entropy, X, y,
+                                              acc=accuracy, batch_size=BATCH_SIZE, n_epoch=1),
+                         n // BATCH_SIZE * BATCH_SIZE),
+        "keras model.fit": (lambda: keras_model.fit(X, y, batch_size=BATCH_SIZE, epochs=1, verbose=0), n),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=10000, help="training samples per epoch")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--data-dir", default=str(SHARED_DATA))
+    args = parser.parse_args()
+
+    X, y, description = load_data(args.data_dir, args.samples)
+    print(f"Data: {description}; batch {BATCH_SIZE}, Adam {LEARNING_RATE}, "
+          f"{args.repeats} repeats after 1 warm-up epoch each; {tf.config.threading.get_intra_op_parallelism_threads() or 'default'} intra-op threads")
+    runs = contenders(X, y)
+    for run, _ in runs.values():
+        run()  # warm-up: tracing, optimizer slots, Keras' train function
+    rates = {name: [] for name in runs}
+    for _ in range(args.repeats):
+        for name, (run, samples) in runs.items():
+            start = time.perf_counter()
+            run()
+            rates[name].append(samples / (time.perf_counter() - start))
+
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    print(f"\n{'contender':<20} {'median samples/s':>17}  {'min':>7}  {'max':>7}  "
+          f"{'vs tl.utils.fit':>15}  {'vs keras':>8}")
+    for name, median in medians.items():
+        print(f"{name:<20} {median:>17,.0f}  {min(rates[name]):>7,.0f}  {max(rates[name]):>7,.0f}  "
+              f"{median / medians['tl.utils.fit']:>14.2f}x  {median / medians['keras model.fit']:>7.2f}x")
+
+
+if __name__ == "__main__":
+    main()
