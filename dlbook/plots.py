@@ -248,7 +248,7 @@ def fig_xor_mlp():
     _shade_perceptron(ax_h, *G.XOR_MLP["AND"], lim)
     _scatter_classes(ax_in, G.INPUTS, targets, size=90, names=("XOR 0", "XOR 1"))
     _scatter_classes(ax_h, hidden, targets, size=90, names=("XOR 0", "XOR 1"))
-    for point, h in zip(G.INPUTS, hidden):
+    for point in G.INPUTS:
         ax_in.annotate(f"({point[0]}, {point[1]})", point, xytext=(8, -14),
                        textcoords="offset points")
     for h in np.unique(hidden, axis=0):
@@ -365,7 +365,7 @@ def fig_learning_rate():
         theta = np.linspace(-reach, reach, 300)
         ax.plot(theta, [loss([t]) for t in theta], color="gray", label="L(θ) = θ²")
         ax.plot(path, values, "o-", color="tab:blue", markersize=4,
-                label=f"θ after 10 steps: {path[-1]:.3g}")
+                label=f"θ after {len(path) - 1} steps: {path[-1]:.3g}")
         ax.set(xlabel="θ", ylabel="L(θ)", title=f"lr = {lr:g}: {behaviour}")
         ax.legend(loc="upper center", fontsize=8)
     return fig, data
@@ -549,7 +549,8 @@ def main(argv=None):
     """``dlbook figures [--out DIR] [--only NAME ...]``."""
     parser = make_parser(prog="dlbook figures",
                          description="Regenerate the chapter's computed figures as PNG files.")
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
+    parser.add_argument("--out", default=str(DEFAULT_OUT),
+                        help="output directory (relative to the current directory)")
     parser.add_argument("--only", nargs="+", metavar="NAME", default=None,
                         help="figures to draw (default: all): " + ", ".join(FIGURES))
     parser.add_argument("--list", action="store_true", help="list the figures and exit")

@@ -251,6 +251,11 @@ class _EarlyStopping:
     def state(self):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
+    @property
+    def stopped(self):
+        """True once ``patience`` epochs passed without improvement (also after a resume)."""
+        return self.wait >= self.patience
+
     def update(self, epoch, val_loss):
         """Record epoch ``epoch``'s validation loss; True when training should stop."""
         if val_loss < self.best:
@@ -260,7 +265,7 @@ class _EarlyStopping:
                 checkpoints.save_weights(self.network, self.best_path)
             return False
         self.wait += 1
-        return self.wait >= self.patience
+        return self.stopped
 
     def restore(self):
         """Put the best epoch's weights back (from memory, or from best.h5 after a resume)."""
@@ -377,8 +382,9 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
             "early_stopping": stopper.state() if stopper else None})
 
     train_step, retrace_each_epoch = None, False
+    end_epoch = start_epoch if stopper is not None and stopper.stopped else n_epoch
     with _deferred_interrupt(checkpoint_dir is not None) as interrupted:
-        for epoch in range(start_epoch, n_epoch):
+        for epoch in range(start_epoch, end_epoch):
             started = time.perf_counter()
             if seed is not None:
                 tf.random.set_seed(_epoch_seed(seed, epoch))

@@ -5,7 +5,7 @@ import pytest
 from dlbook.compat import tl
 import tensorflow as tf
 
-from dlbook.errors import ShapeError
+from dlbook.errors import ShapeError, UsageError
 from dlbook.nn import backprop, logic_gates, perceptron
 
 
@@ -65,6 +65,11 @@ def test_perceptron_rule_separates_a_separable_set():
     run = perceptron.train_perceptron(X, y)
     assert run.converged and len(run.history) == len(run.errors)
     assert np.array_equal(perceptron.perceptron(X, run.w, run.b), y)
+
+
+def test_impossible_margin_is_a_usage_error():
+    with pytest.raises(UsageError, match="smaller margin"):
+        perceptron.linearly_separable_set(n=10, margin=5.0)
 
 
 def test_without_bias_a_set_off_the_origin_is_not_separated():

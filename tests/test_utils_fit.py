@@ -173,18 +173,25 @@ def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_the_run_resumes_exactly(tmp_pat
         np.testing.assert_array_equal(a, b)
 
 
-def test_early_stopping_restores_the_best_weights():
-    # Validation labels contradict the training labels: val_loss is lowest after epoch 1.
+def test_early_stopping_restores_the_best_weights_also_after_a_resume(tmp_path):
+    # Validation labels contradict the training labels: val_loss soon rises.
     args = dict(batch_size=8, seed=1, verbose=0, shuffle=False)
     val_labels = (Y + 1) % 3
     model, reference = mlp(), mlp()
     copy_weights(model, reference)
     history = fit(model, tf.optimizers.Adam(0.05), CE, X, Y, n_epoch=10, X_val=X, y_val=val_labels,
-                  early_stopping=2, **args)
+                  early_stopping=2, checkpoint_dir=tmp_path, **args)
     best_epoch = int(np.argmin(history["val_loss"]))
     assert len(history["val_loss"]) == best_epoch + 3  # stopped after 2 epochs without improvement
     fit(reference, tf.optimizers.Adam(0.05), CE, X, Y, n_epoch=best_epoch + 1, **args)
     for a, b in zip(weights_of(reference), weights_of(model)):
+        np.testing.assert_array_equal(a, b)
+    # Running the same call again: already stopped, no more epochs, best weights from best.h5.
+    rerun = mlp()
+    again = fit(rerun, tf.optimizers.Adam(0.05), CE, X, Y, n_epoch=10, X_val=X, y_val=val_labels,
+                early_stopping=2, checkpoint_dir=tmp_path, **args)
+    assert again == history
+    for a, b in zip(weights_of(reference), weights_of(rerun)):
         np.testing.assert_array_equal(a, b)
 
 

@@ -19,7 +19,8 @@ from dlbook.options import make_parser
 
 
 def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.2", description=__doc__.split("\n")[1])
+    parser = make_parser(prog="dlbook run 1.2",
+                         description="1.2 Perceptron: dense layer, bias and decision boundary")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the point set")
     args = parser.parse_args(argv)
 

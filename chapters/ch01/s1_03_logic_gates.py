@@ -22,7 +22,8 @@ from dlbook.options import make_parser, positive_int
 
 
 def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.3", description=__doc__.split("\n")[1])
+    parser = make_parser(prog="dlbook run 1.3",
+                         description="1.3 Multilayer perceptron: logic gates and XOR")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--epochs", type=positive_int, default=2000,
                         help="gradient-descent epochs of the XOR MLP")

@@ -20,7 +20,8 @@ from dlbook.options import make_parser
 
 
 def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.4", description=__doc__.split("\n")[1])
+    parser = make_parser(prog="dlbook run 1.4",
+                         description="1.4 Activation functions")
     parser.add_argument("--alpha", type=float, default=0.2, help="leaky ReLU slope for z < 0")
     args = parser.parse_args(argv)
 

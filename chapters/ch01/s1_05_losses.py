@@ -23,7 +23,8 @@ from dlbook.options import make_parser
 
 
 def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.5", description=__doc__.split("\n")[1])
+    parser = make_parser(prog="dlbook run 1.5",
+                         description="1.5 Loss functions")
     parser.parse_args(argv)
 
     # ## Setup

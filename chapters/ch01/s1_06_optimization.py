@@ -27,7 +27,8 @@ from dlbook.options import make_parser
 
 
 def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.6", description=__doc__.split("\n")[1])
+    parser = make_parser(prog="dlbook run 1.6",
+                         description="1.6 Optimization: backprop, SGD, Adam, validation")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     args = parser.parse_args(argv)
 

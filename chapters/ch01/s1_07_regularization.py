@@ -29,7 +29,8 @@ from dlbook.options import make_parser, positive_int
 
 
 def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.7", description=__doc__.split("\n")[1])
+    parser = make_parser(prog="dlbook run 1.7",
+                         description="1.7 Regularization")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--patience", type=positive_int, default=200,
                         help="early stopping: epochs without a better validation loss")

@@ -22,7 +22,8 @@ from dlbook.options import make_parser
 
 
 def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.8", description=__doc__.split("\n")[1])
+    parser = make_parser(prog="dlbook run 1.8",
+                         description="1.8 Convolutional neural networks")
     parser.add_argument("--seed", type=int, default=0, help="seed of the Fig 1.18 example values")
     args = parser.parse_args(argv)
 

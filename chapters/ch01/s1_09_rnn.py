@@ -36,7 +36,8 @@ def keras_final_state(cell, weights, xs, n_states):
 
 
 def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.9", description=__doc__.split("\n")[1])
+    parser = make_parser(prog="dlbook run 1.9",
+                         description="1.9 Recurrent neural networks")
     parser.add_argument("--seed", type=int, default=0, help="random seed of weights and inputs")
     args = parser.parse_args(argv)
 

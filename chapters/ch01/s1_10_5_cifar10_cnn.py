@@ -68,6 +68,7 @@ def make_steps(net, optimizer):
     """The train step (net in train mode) and the eval step (eval mode), one tf.function each,
     traced once for any batch size (the last partial batch included)."""
     train_weights = net.trainable_weights
+    optimizer.build(train_weights)  # its variables exist before tracing: one trace, not two
     batch = [tf.TensorSpec([None, 24, 24, 3], tf.float32), tf.TensorSpec([None], tf.int32)]
 
     @tf.function(input_signature=batch)

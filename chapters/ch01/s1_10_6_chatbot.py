@@ -24,6 +24,7 @@ queries: ``python scripts/eval_chatbot.py`` trains it and measures that (see REA
 import math
 import os
 import sys
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -162,7 +163,7 @@ def main(argv=None):
         model.train()
         # The order depends on (seed, epoch) only, so a resumed run sees the same batches.
         order = np.random.default_rng([args.seed, epoch]).permutation(len(enc))
-        total_loss = 0.0
+        total_loss, started = 0.0, time.perf_counter()
         for step in range(n_steps):
             batch = order[step * args.batch_size:(step + 1) * args.batch_size]
             loss = train_step(model, optimizer, enc[batch], dec[batch], target[batch], mask[batch])
@@ -171,7 +172,8 @@ def main(argv=None):
                                   f"lower --learning-rate (now {args.learning_rate}) and train again")
             total_loss += loss
         config["losses"].append(total_loss / n_steps)
-        print(f"Epoch [{epoch + 1}/{args.epochs}]: loss {total_loss / n_steps:.4f}", flush=True)
+        print(f"Epoch [{epoch + 1}/{args.epochs}]: loss {total_loss / n_steps:.4f} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)
 
         # Evaluate: the book prints top-n sampled replies to its seed queries every epoch.
         if args.sample_every and (epoch + 1) % args.sample_every == 0:
@@ -180,7 +182,7 @@ def main(argv=None):
                 print("Query >", query)
                 for words, _ in bot.reply(query, mode="sample", n_replies=3, top_n=args.top_n, rng=rng):
                     print(">", " ".join(words))
-        save_weights(model, os.path.join(out, WEIGHTS_NAME))
+        save_weights(model, os.path.join(out, WEIGHTS_NAME))  # errata: chat-save-weights
         save_checkpoint(out, model, optimizer, epoch + 1, extra={"losses": config["losses"]})
         save_run_files(out, config, vocab)
     print(f"saved {WEIGHTS_NAME}, checkpoint.h5, {CONFIG_NAME}, {VOCAB_NAME} in {out}; "

@@ -7,29 +7,31 @@ the log-probabilities the model gives to its words (and to the end token when it
 
 - greedy: the most likely word at each step (the book's ``top_n=None``); one reply.
 - sample: the book's several replies (``top_n=3``): the first word is the most likely one, each
-  later word is drawn from the softmax restricted to the ``top_n`` most likely words
-  (errata: chat-topn-softmax; TensorLayer divides raw logits by their sum).
+  later word is drawn from the softmax restricted to the ``top_n`` most likely words, as the
+  fixed ``Seq2seq.inference`` does (errata: tl-seq2seq-top-n).
 - beam: the ``n_replies`` best distinct replies found by a beam search of width
   ``max(beam_width, n_replies)``, ranked by score (not in the book).
 """
 import numpy as np
 
 from dlbook.chat.vocab import pad_query
+from dlbook.compat import sample_top_n
 from dlbook.errors import UsageError
 from dlbook.models.seq2seq import decode_step, encode, gather_states
-import tensorflow as tf
 
 MODES = ("greedy", "sample", "beam")
 
 
 def _log_softmax(logits):
-    return tf.nn.log_softmax(logits, axis=-1).numpy()
+    logits = np.asarray(logits, np.float64)
+    return logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
 
 
-def greedy_decode(model, encoder_ids, start_id, end_id, max_reply_len):
-    """Greedy replies for a batch: (ids [batch, max_reply_len] int array, scores [batch]).
+def _decode(model, encoder_ids, start_id, end_id, max_reply_len, choose):
+    """Decode a batch word by word with ``choose(step, logits) -> ids``; stop at the end token.
 
-    Positions after a row's end token are filled with ``end_id``; scores count up to the end token.
+    Returns (ids [batch, max_reply_len], scores [batch]); after a row's end token its ids are
+    ``end_id`` and its score stops growing.
     """
     batch = len(encoder_ids)
     states = encode(model, encoder_ids)
@@ -39,49 +41,35 @@ def greedy_decode(model, encoder_ids, start_id, end_id, max_reply_len):
     done = np.zeros(batch, bool)
     for step in range(max_reply_len):
         logits, states = decode_step(model, tokens, states)
-        logp = _log_softmax(logits)
-        tokens = logp.argmax(-1)
-        scores += np.where(done, 0.0, logp[np.arange(batch), tokens])
+        logits = logits.numpy()
+        tokens = choose(step, logits)
+        scores += np.where(done, 0.0, _log_softmax(logits)[np.arange(batch), tokens])
         ids[:, step] = np.where(done, end_id, tokens)
         done |= tokens == end_id
         if done.all():
             break
     return ids, scores
+
+
+def greedy_decode(model, encoder_ids, start_id, end_id, max_reply_len):
+    """Greedy replies for a batch: (ids [batch, max_reply_len], scores [batch])."""
+    return _decode(model, encoder_ids, start_id, end_id, max_reply_len,
+                   lambda step, logits: logits.argmax(-1))
 
 
 def sample_decode(model, encoder_ids, start_id, end_id, max_reply_len, top_n, rng):
     """One top-n sampled reply per batch row: (ids [batch, max_reply_len], scores [batch]).
 
     As the book: the first word is the argmax; later words are drawn from the softmax over the
-    ``top_n`` largest logits (``rng``: a ``numpy.random.Generator``).
+    ``top_n`` largest logits (``rng``: a ``numpy.random.Generator``, or ``np.random`` to draw the
+    same words as ``Seq2seq.inference`` after the same ``np.random.seed``).
     """
-    batch = len(encoder_ids)
-    states = encode(model, encoder_ids)
-    tokens = np.full(batch, start_id, np.int64)
-    ids = np.full((batch, max_reply_len), end_id, np.int64)
-    scores = np.zeros(batch)
-    done = np.zeros(batch, bool)
-    for step in range(max_reply_len):
-        logits, states = decode_step(model, tokens, states)
-        logits = logits.numpy().astype(np.float64)
-        logp = logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+    def choose(step, logits):
         if step == 0:
-            tokens = logits.argmax(-1)
-        else:
-            tokens = np.array([_draw_top_n(row, top_n, rng) for row in logits])
-        scores += np.where(done, 0.0, logp[np.arange(batch), tokens])
-        ids[:, step] = np.where(done, end_id, tokens)
-        done |= tokens == end_id
-        if done.all():
-            break
-    return ids, scores
+            return logits.argmax(-1)
+        return np.array([sample_top_n(row, top_n, rng) for row in logits])
 
-
-def _draw_top_n(logits, top_n, rng):
-    """Draw an id from softmax(logits) restricted to the ``top_n`` largest logits."""
-    top = np.argpartition(logits, -top_n)[-top_n:]
-    probs = np.exp(logits[top] - logits[top].max())  # errata: chat-topn-softmax
-    return int(rng.choice(top, p=probs / probs.sum()))
+    return _decode(model, encoder_ids, start_id, end_id, max_reply_len, choose)
 
 
 def beam_search(model, encoder_ids, start_id, end_id, max_reply_len, beam_width, n_best,

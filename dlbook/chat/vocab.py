@@ -127,7 +127,7 @@ def write_json_atomic(path, data):
 def pad_query(ids, query_len, pad_id=0):
     """Left-pad (or cut to the first ``query_len`` ids) one encoded query."""
     ids = list(ids)[:query_len]
-    return [pad_id] * (query_len - len(ids)) + ids
+    return [pad_id] * (query_len - len(ids)) + ids  # errata: chat-encoder-padding
 
 
 def make_arrays(query_ids, reply_ids, vocab, query_len, decoder_seq_length):
@@ -145,7 +145,7 @@ def make_arrays(query_ids, reply_ids, vocab, query_len, decoder_seq_length):
     target = np.zeros((n, decoder_seq_length), np.int32)
     for k, (q, r) in enumerate(zip(query_ids, reply_ids)):
         enc[k] = pad_query(q, query_len, vocab.pad_id)
-        r = list(r)[:decoder_seq_length - 1]
+        r = list(r)[:decoder_seq_length - 1]  # errata: chat-reply-truncation
         dec[k, :len(r) + 1] = [vocab.start_id] + r
         target[k, :len(r) + 1] = r + [vocab.end_id]
     mask = (target != vocab.pad_id).astype(np.float32)

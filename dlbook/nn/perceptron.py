@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlbook.errors import ShapeError
+from dlbook.errors import ShapeError, UsageError
 
 
 def dense(x, W, b=None):
@@ -65,10 +65,15 @@ def linearly_separable_set(n=100, n_inputs=2, w=None, b=-0.5, margin=0.1, seed=0
     rng = np.random.default_rng(seed)
     w = np.ones(n_inputs) if w is None else np.asarray(w, dtype=float)
     points = []
-    while len(points) < n:
+    for _ in range(100):
         x = rng.uniform(-1, 1, size=(n, n_inputs))
         distance = (x @ w + b) / np.linalg.norm(w)
         points.extend(x[np.abs(distance) >= margin])
+        if len(points) >= n:
+            break
+    else:
+        raise UsageError(f"margin {margin} leaves (almost) no points of [-1, 1]^{n_inputs} "
+                         f"off the boundary w = {w.tolist()}, b = {b}; use a smaller margin")
     X = np.array(points[:n])
     return X, step(X @ w + b)
 
