@@ -114,6 +114,10 @@ def guarded(func, argv):
             raise
         print("dlbook: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. 'dlbook list | head'): stop quietly, as Unix tools do.
+        sys.stdout = None
+        return 0
 
 
 def run_section(main_func):

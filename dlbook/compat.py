@@ -56,6 +56,8 @@ def fix_rnn_forward():
         batch_size = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
         if sequence_length is None:  # TL's rule: trailing all-zero input vectors are padding
             sequence_length = tl.layers.retrieve_seq_length_op3(inputs)
+        elif not tf.is_tensor(sequence_length):
+            _check_sequence_length(sequence_length, inputs.shape)
         last = tf.maximum(tf.cast(sequence_length, tf.int32) - 1, 0)  # errata: tl-rnn-sequence-length
         states = initial_state if initial_state is not None else \
             self.cell.get_initial_state(batch_size=batch_size)  # errata: tl-rnn-initial-state
@@ -78,6 +80,16 @@ def fix_rnn_forward():
 
     rnn_forward.__wrapped__ = original  # TL's original, for the tests
     tl.layers.RNN.forward = rnn_forward
+
+
+def _check_sequence_length(lengths, inputs_shape):
+    """TL's checks of a list / array ``sequence_length`` (a wrong index would gather zeros on a GPU)."""
+    lengths = np.asarray(lengths)
+    batch_size, total_steps = inputs_shape[0], inputs_shape[1]
+    if lengths.ndim != 1 or (batch_size is not None and len(lengths) != batch_size):
+        raise ValueError(f"sequence_length should hold {batch_size} lengths (one per sequence), got {lengths.tolist()}")
+    if not np.issubdtype(lengths.dtype, np.integer) or lengths.min() < 0 or lengths.max() > total_steps:
+        raise ValueError(f"sequence_length should be integers from 0 to {total_steps} (the steps), got {lengths.tolist()}")
 
 
 def fix_batchnorm_moving_stats():

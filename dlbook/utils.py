@@ -97,6 +97,8 @@ def _check_y(y, name, X, x_name, probe):
     if y.ndim == 0 or len(y) != len(X):
         raise ShapeError(f"{x_name} has {len(X)} examples but {name} has "
                          f"{'no length' if y.ndim == 0 else len(y)}: give one label per example")
+    if np.issubdtype(y.dtype, np.integer) and y.dtype not in (np.int32, np.int64):
+        y = y.astype(np.int64)  # e.g. uint8 labels: TF's sparse cross-entropy takes int32/int64 only
     if np.issubdtype(y.dtype, np.integer) and y.ndim == 1 and len(probe.shape) == 2:
         n_classes = int(probe.shape[-1])
         low, high = int(y.min()), int(y.max())

@@ -293,6 +293,13 @@ def test_rnn_honours_a_given_sequence_length():
     np.testing.assert_allclose(tl_state[1].numpy(), keras_rnn(x[1:2])[0].numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("lengths", [[7, 3, 5], [7, 3, 5, 8], [7, 3, 5, -1], [7.0, 3.0, 5.0, 1.0]])
+def test_rnn_rejects_a_wrong_sequence_length(lengths):
+    layer = tl.layers.RNN(cell=tf.keras.layers.GRUCell(6), in_channels=5)
+    with pytest.raises(ValueError, match="sequence_length should"):
+        layer.forward(sequences(), sequence_length=lengths)
+
+
 def test_tl_rnn_forward_is_eager_only_even_with_a_zero_state():
     layer = tl.layers.RNN(cell=tf.keras.layers.GRUCell(6), in_channels=5)
     layer.is_train = False

@@ -95,11 +95,13 @@ def test_second_fit_in_one_process_new_model_and_optimizer(capsys):
     assert out.count("Epoch 2/2") == 3 and "loss:" in out and "acc:" in out
 
 
-def test_float64_inputs_are_cast_with_one_warning():
+def test_float64_inputs_are_cast_with_one_warning_and_uint8_labels_work():
     model = mlp()
     with pytest.warns(UserWarning, match="X_train is float64: cast to float32") as warned:
-        fit(model, tf.optimizers.Adam(), CE, X.astype(np.float64), Y, batch_size=8, n_epoch=1, verbose=0)
+        history = fit(model, tf.optimizers.Adam(), CE, X.astype(np.float64), Y.astype(np.uint8),
+                      batch_size=8, n_epoch=1, verbose=0)
     assert len([w for w in warned if "X_train" in str(w.message)]) == 1
+    assert np.isfinite(history["loss"][0])
 
 
 def test_bad_data_raises_errors_naming_the_array():

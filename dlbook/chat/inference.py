@@ -121,7 +121,6 @@ class Chatbot:
     def __init__(self, model, vocab, query_len, max_reply_len):
         self.model, self.vocab = model, vocab
         self.query_len, self.max_reply_len = query_len, max_reply_len
-        model.eval()
 
     def encode_query(self, text):
         """[1, query_len] encoder ids for ``text`` (unknown words -> unk); an empty query is an error."""
@@ -136,6 +135,7 @@ class Chatbot:
             raise UsageError(f"unknown reply mode {mode!r}; choose one of {', '.join(MODES)}")
         enc = self.encode_query(text)
         v = self.vocab
+        self.model.eval()
         if mode == "greedy":
             ids, scores = greedy_decode(self.model, enc, v.start_id, v.end_id, self.max_reply_len)
             return [(v.decode(ids[0]), float(scores[0]))]

@@ -198,7 +198,9 @@ class Dataloader:
         self.output_types = None if output_types is None else tuple(tf.as_dtype(t) for t in output_types)
         self.seed = int(np.random.randint(2**31 - 1)) if seed is None else int(seed)
         self.epoch = 0
-        self._arrays = dataset.arrays()
+        arrays = dataset.arrays()
+        self._tensors = None if arrays is None else tuple(tf.convert_to_tensor(a) for a in arrays)
+        self._iterator = self._iterator_epoch = None
         self._item_stages, self._batch_stages = _stages(transforms), _stages(batch_transforms)
         self._probe()
 
@@ -208,9 +210,20 @@ class Dataloader:
         return rounding(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
-        dataset = self.as_tf_dataset(self.epoch)
+        """One epoch of batches. In-memory datasets keep one ``tf.data`` pipeline over all
+        epochs (built once; it prefetches the next epoch's first batches during evaluation)."""
+        if self._tensors is None:  # a Python dataset: its order is drawn per epoch in Python
+            iterator = iter(self._finish(self._epoch_dataset(self.epoch)))
+        elif self._iterator_epoch == self.epoch:
+            iterator = self._iterator
+        else:
+            every_epoch = tf.data.Dataset.range(self.epoch, 2**62).flat_map(self._epoch_dataset)
+            iterator = iter(self._finish(every_epoch))
+        self._iterator_epoch = None  # an epoch left half-way is not continued
+        for _ in range(len(self)):
+            yield next(iterator)
         self.epoch += 1
-        return iter(dataset)
+        self._iterator, self._iterator_epoch = iterator, self.epoch
 
     def _probe(self):
         """Run the transforms on sample 0 now: NumPy stages learn their output types, and a
@@ -233,16 +246,16 @@ class Dataloader:
         if not self.shuffle:
             return tf.data.Dataset.range(n)
         if self.shuffle_buffer_size:
-            shuffle_seed = int(tf.random.experimental.stateless_fold_in(epoch_seed, 2)[0])
+            shuffle_seed = tf.cast(tf.random.experimental.stateless_fold_in(epoch_seed, 2)[0], tf.int64)
             return tf.data.Dataset.range(n).shuffle(self.shuffle_buffer_size, seed=shuffle_seed,
                                                      reshuffle_each_iteration=False)
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=epoch_seed)
         return tf.data.Dataset.from_tensor_slices(order)
 
-    def _slicer(self):
-        """``load(i) -> (img, target)`` from the in-memory arrays (``i``: one index or a batch)."""
-        data, targets = (tf.convert_to_tensor(a) for a in self._arrays)
-        return lambda i: (tf.gather(data, i), tf.gather(targets, i))
+    def _slice(self, i):
+        """``(img, target)`` from the in-memory arrays (``i``: one index or a batch of them)."""
+        data, targets = self._tensors
+        return tf.gather(data, i), tf.gather(targets, i)
 
     def _generated(self, indices):
         """``(img, target)`` from ``dataset[i]`` in Python, for datasets not held in arrays."""
@@ -267,22 +280,28 @@ class Dataloader:
             dataset = dataset.map(fn, num_parallel_calls=parallel)
         return dataset
 
-    def as_tf_dataset(self, epoch=0):
-        """The ``tf.data.Dataset`` of epoch ``epoch`` (what ``iter()`` walks through)."""
-        epoch_seed = tf.constant([self.seed, epoch], tf.int64)
+    def _epoch_dataset(self, epoch):
+        """The batches of epoch ``epoch`` (an int, or an int64 tensor inside ``flat_map``)."""
+        epoch_seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(epoch, tf.int64)])
         item_seed, batch_seed = (tf.random.experimental.stateless_fold_in(epoch_seed, k) for k in (0, 1))
         indices = self._indices(epoch_seed)
-        if self._arrays is None:
+        if self._tensors is None:
             source, load = self._generated(indices), _identity
         else:
-            source, load = indices, self._slicer()
-        if self._item_stages or self._arrays is None:
+            source, load = indices, self._slice
+        if self._item_stages or self._tensors is None:
             dataset = self._map(source.enumerate(), self._item_stages, item_seed, load)
             dataset, load = dataset.batch(self.batch_size, drop_remainder=self.drop_last), _identity
         else:  # no per-image work: slice whole batches out of memory at once
             dataset = source.batch(self.batch_size, drop_remainder=self.drop_last)
-        dataset = self._map(dataset.enumerate(), self._batch_stages, batch_seed, load)
+        return self._map(dataset.enumerate(), self._batch_stages, batch_seed, load)
+
+    def _finish(self, dataset):
         if self.output_types is not None:
             dataset = dataset.map(lambda x, y: (tf.cast(x, self.output_types[0]),
                                                 tf.cast(y, self.output_types[1])))
         return dataset.prefetch(self.prefetch) if self.prefetch else dataset
+
+    def as_tf_dataset(self, epoch=0):
+        """The ``tf.data.Dataset`` of epoch ``epoch`` alone."""
+        return self._finish(self._epoch_dataset(epoch))
