@@ -6,10 +6,10 @@ Two pairs of functions:
   ``network.load_weights('model.h5')``. The file has TensorLayer's HDF5 layout (root attribute
   ``layer_names``; one group per layer with attribute ``weight_names`` and one dataset per weight),
   so ``tl.files.load_hdf5_to_weights_in_order`` reads it too. Names are stored as fixed-length
-  bytes, which TensorLayer 2.2.5's loader can ``.decode()`` on h5py 3; the files TensorLayer
-  writes itself store ``str`` and its own loader then fails (notes item 1) -- :func:`load_weights`
-  reads both. Loading checks every weight's shape first and raises :class:`CheckpointError`
-  naming the file, the layer and the expected and found shapes, before anything is assigned.
+  bytes, which even TensorLayer 2.2.5's unpatched loader can ``.decode()`` on h5py 3 (the files
+  TL writes itself store ``str``: errata tl-h5-str-names); :func:`load_weights` reads both.
+  Loading checks every weight's shape first and raises :class:`CheckpointError` naming the file,
+  the layer and the expected and found shapes, before anything is assigned.
 
 * :func:`save_checkpoint` / :func:`load_checkpoint` -- resumable training state for ANY training
   loop (``dlbook.utils.fit`` and hand-written ``tf.GradientTape`` loops alike): ONE file,
@@ -27,6 +27,9 @@ Two pairs of functions:
   A Keras optimizer creates its variables lazily; :func:`load_checkpoint` builds it on
   ``model.trainable_weights`` when it is not built yet (the same as calling
   ``optimizer.build(model.trainable_weights)`` first), then assigns the saved values.
+  For a resumed run to repeat an uninterrupted one bit for bit, the loop's randomness must depend
+  on (seed, epoch) only, e.g. ``tf.random.set_seed(f(seed, epoch))`` and a new ``tf.function`` at
+  the start of each epoch, as ``dlbook.utils.fit(seed=...)`` does.
 
 Every write goes to a temporary file in the same directory and replaces the target with
 ``os.replace`` only once complete: a failed or interrupted write leaves the previous file intact.
@@ -40,7 +43,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from dlbook.compat import tl
+from dlbook.compat import _h5_names, _nested_layers  # TL's container recursion; str/bytes names
 from dlbook.errors import CheckpointError
 
 CHECKPOINT_NAME = "checkpoint.h5"
@@ -70,17 +73,6 @@ def atomic_path(path):
 
 # -- TensorLayer's HDF5 weights layout -------------------------------------------------------
 
-def _sublayers(layer):
-    """The layers inside a nested container, or None for a plain layer (TL's own recursion)."""
-    if isinstance(layer, tl.models.Model):
-        return layer.all_layers
-    if isinstance(layer, tl.layers.ModelLayer):
-        return layer.model.all_layers
-    if isinstance(layer, tl.layers.LayerList):
-        return layer.layers
-    return None
-
-
 def _bytes_array(names):
     return np.array([n.encode("utf8") for n in names], dtype="S")
 
@@ -89,7 +81,7 @@ def _write_layers(group, layers):
     group.attrs["layer_names"] = _bytes_array([layer.name for layer in layers])
     for layer in layers:
         g = group.create_group(layer.name)
-        inner = _sublayers(layer)
+        inner = _nested_layers(layer)
         if inner is not None:
             _write_layers(g, inner)
             continue
@@ -99,15 +91,11 @@ def _write_layers(group, layers):
             g.create_dataset(w.name, data=w.numpy())
 
 
-def _text(name):
-    return name.decode("utf8") if isinstance(name, bytes) else str(name)
-
-
 def _model_entries(layers, prefix=""):
     """[(layer path, [weight variables])] for the layers that have weights, in file order."""
     entries = []
     for layer in layers:
-        inner = _sublayers(layer)
+        inner = _nested_layers(layer)
         if inner is not None:
             entries += _model_entries(inner, f"{prefix}{layer.name}/")
         elif layer.all_weights:
@@ -118,12 +106,12 @@ def _model_entries(layers, prefix=""):
 def _file_entries(group, prefix=""):
     """[(layer path, [h5py datasets])] for the layers of a TL-layout group that have weights."""
     entries = []
-    for name in map(_text, group.attrs["layer_names"]):
+    for name in _h5_names(group.attrs, "layer_names"):
         g = group[name]
         if "layer_names" in g.attrs:
             entries += _file_entries(g, f"{prefix}{name}/")
             continue
-        weight_names = [_text(n) for n in g.attrs.get("weight_names", [])]
+        weight_names = _h5_names(g.attrs, "weight_names") if "weight_names" in g.attrs else []
         if weight_names:
             entries.append((prefix + name, [g[w] for w in weight_names]))
     return entries
@@ -226,6 +214,7 @@ def load_checkpoint(directory, model, optimizer):
     Returns None when there is none (start from scratch), else a dict with ``epoch``
     (completed epochs), ``step``, ``extra`` and ``path``. Builds the optimizer on
     ``model.trainable_weights`` first when needed. Everything is checked before anything is assigned.
+    All the optimizer's variables are restored, its step counter and learning rate included.
     """
     path = Path(directory) / CHECKPOINT_NAME
     if not path.is_file():

@@ -98,7 +98,7 @@ COMMANDS = {
 def guarded(func, argv):
     """Call ``func(argv)``; user errors become one line on stderr (a traceback with --debug).
 
-    Returns the exit code: 0 ok, 1 a user error (data, shapes, checkpoints), 2 a usage error,
+    Returns the exit code: 0 ok, 1 a user error (data, shapes, checkpoints, unusable paths), 2 a usage error,
     130 interrupted.
     """
     debug = "--debug" in argv
@@ -118,6 +118,14 @@ def guarded(func, argv):
         # The reader went away (e.g. 'dlbook list | head'): stop quietly, as Unix tools do.
         sys.stdout = None
         return 0
+    except OSError as exc:
+        # A path the user gave cannot be used (a file where a directory should be, no permission,
+        # disk full): one line naming the path; OSErrors without a path are bugs and keep their traceback.
+        if debug or exc.filename is None:
+            raise
+        print(f"dlbook: error: cannot use {exc.filename}: {exc.strerror}; check the path and its "
+              f"permissions or give another one (--debug shows the traceback)", file=sys.stderr)
+        return 1
 
 
 def run_section(main_func):

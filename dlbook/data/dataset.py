@@ -11,13 +11,16 @@ built on ``tf.data``::
 
 A dataset maps an index to ``(img, target)``; a transform takes ``(img, target)`` and returns them.
 Plain Python functions (the book's NumPy ``_fn_train``) run through ``tf.numpy_function``, one
-image at a time under the GIL. Functions marked :func:`in_graph` (or ``tf.function`` objects)
-run inside the ``tf.data`` graph, in parallel; passed as ``batch_transforms`` they run once per
-batch, which is fastest (``scripts/bench_pipeline.py``: the dlbook TF augmentation per batch is
-several times faster than the NumPy one). A transform with a ``seed`` parameter gets a
-stateless seed (a shape-[2] tensor, or NumPy array) per image or batch, derived from the
-loader's ``seed`` and the epoch, so a run is repeatable and a resumed run draws what the
-uninterrupted one would have drawn (set ``loader.epoch`` when resuming).
+image at a time, in one thread (they hold the GIL anyway). Functions marked :func:`in_graph` (or
+``tf.function`` objects) run inside the ``tf.data`` graph, in parallel, per image
+(``transforms=``) or once per batch (``batch_transforms=``, the fastest: see
+``scripts/bench_pipeline.py`` and the README for the measured images/second).
+
+Randomness: a transform with a ``seed`` parameter gets a stateless seed per image or batch (a
+shape-[2] tensor; a NumPy array for NumPy transforms) derived from the loader's ``seed`` and the
+epoch, so a run is repeatable and a resumed run (``loader.epoch = k``) draws exactly what the
+uninterrupted one drew. NumPy transforms drawing from ``np.random`` (like the book's) are
+repeatable after ``set_seed`` but a resumed run draws differently.
 """
 import inspect
 import math
@@ -78,6 +81,7 @@ class ArrayDataset(Dataset):
         return self.data, self.targets
 
 
+# errata: tl-data
 class CIFAR10(ArrayDataset):
     """CIFAR-10 as ``tl.data.CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3))``.
 

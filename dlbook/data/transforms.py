@@ -32,28 +32,35 @@ def in_graph(fn):
 
 
 def random_crop_flip(images, size=CROP, seed=None):
-    """A random ``size`` x ``size`` crop and a random left-right flip of each image."""
+    """A random ``size`` x ``size`` crop and a random left-right flip of each image.
+
+    Every offset 0..H-size is equally likely, the flip has probability 1/2. One image uses
+    tf.image's ops; a batch draws per image and does crop and flip in two gathers.
+    """
+    # errata: random-crop-offsets (TL's random crop never takes the last offset)
     images = tf.convert_to_tensor(images)
-    single = images.shape.rank == 3
-    if single:
-        images = images[tf.newaxis]
+    if images.shape.rank == 3:
+        crop_size = tf.stack([size, size, tf.shape(images)[-1]])
+        if seed is None:
+            return tf.image.random_flip_left_right(tf.image.random_crop(images, crop_size))
+        crop_seed, flip_seed = (tf.random.experimental.stateless_fold_in(seed, k) for k in (0, 1))
+        cropped = tf.image.stateless_random_crop(images, crop_size, seed=crop_seed)
+        return tf.image.stateless_random_flip_left_right(cropped, seed=flip_seed)
     shape = tf.shape(images)
     n, height, width = shape[0], shape[1], shape[2]
     if seed is None:
         draws = tf.random.uniform([n, 3])
     else:
         draws = tf.random.stateless_uniform([n, 3], seed=seed)
-    # errata: random-crop-offsets (every offset 0..H-size, the last one included)
     top = tf.cast(draws[:, 0] * tf.cast(height - size + 1, tf.float32), tf.int32)
     left = tf.cast(draws[:, 1] * tf.cast(width - size + 1, tf.float32), tf.int32)
     flip = draws[:, 2] < 0.5
     steps = tf.range(size)
     rows = top[:, tf.newaxis] + steps
-    # a flipped crop reads its columns right to left: crop and flip in one gather
+    # a flipped crop reads its columns right to left
     cols = left[:, tf.newaxis] + tf.where(flip[:, tf.newaxis], size - 1 - steps, steps)
     out = tf.gather(images, rows, axis=1, batch_dims=1)
-    out = tf.gather(out, cols, axis=2, batch_dims=1)
-    return out[0] if single else out
+    return tf.gather(out, cols, axis=2, batch_dims=1)
 
 
 def central_crop(images, size=CROP):
@@ -89,11 +96,16 @@ def numpy_standardize(img):
     return ((img - img.mean()) / std).astype(np.float32)
 
 
-def numpy_train_transform(img, target, rng=np.random):
-    """The book's ``_fn_train`` corrected, in NumPy: random crop, random flip, standardization."""
+def numpy_train_transform(img, target, seed=None):
+    """The book's ``_fn_train`` corrected, in NumPy: random crop, random flip, standardization.
+
+    Draws from ``np.random`` unless given a ``seed`` (any non-negative ints, like the Dataloader's
+    per-image seeds), which makes the draw repeatable.
+    """
+    entropy = np.random.randint(2**31) if seed is None else np.asarray(seed, np.int64) % 2**32
+    rng = np.random.default_rng(entropy)
     height, width = img.shape[0], img.shape[1]
-    top = rng.randint(0, height - CROP + 1)
-    left = rng.randint(0, width - CROP + 1)
+    top, left = rng.integers(0, height - CROP + 1), rng.integers(0, width - CROP + 1)
     img = img[top:top + CROP, left:left + CROP]
     if rng.uniform() < 0.5:
         img = img[:, ::-1]

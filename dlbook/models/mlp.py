@@ -67,6 +67,7 @@ def get_mlp_model(inputs_shape=(None, 784), n_units=800, n_classes=10, keep=None
     keep = keep or (None, None, None)
     ni = Input(list(inputs_shape))
     nn = ni
+    # errata: mlp-logits-relu (logits_act=None: the printed ReLU on the logits is dropped)
     for layer_keep, units, act in zip(keep, (n_units, n_units, n_classes),
                                       (tf.nn.relu, tf.nn.relu, logits_act)):
         if layer_keep is not None:
@@ -88,6 +89,7 @@ class MLPModel(Model):
         # TL orders a dynamic model's layers by attribute name: dense1 < dense2 < dense3.
         self.dense1 = Dense(n_units=n_units, act=tf.nn.relu, in_channels=in_channels)
         self.dense2 = Dense(n_units=n_units, act=tf.nn.relu, in_channels=n_units)
+        # errata: mlp-logits-relu (logits_act=None: the printed ReLU on the logits is dropped)
         self.dense3 = Dense(n_units=n_classes, act=logits_act, in_channels=n_units)
 
     def forward(self, x, foo=False):

@@ -1,0 +1,150 @@
+"""Checkpoints survive SIGKILL in the middle of a save; Ctrl-C during `dlbook run 1.10.4` saves a
+checkpoint and `--resume` continues; `--seed` makes a run repeatable.
+
+The kill and Ctrl-C tests use real child processes (a signal to the process itself is the point);
+the determinism test runs the command in-process through ``dlbook.cli.main``.
+"""
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+from dlbook.compat import tl  # noqa: F401  (the project's TensorLayer fixes, before TF use)
+import tensorflow as tf
+
+from dlbook.checkpoints import CHECKPOINT_NAME, load_checkpoint, load_weights
+from dlbook.cli import main as dlbook
+from dlbook.models import get_mlp_model
+
+CHILD_TIMEOUT = 240  # seconds; generous for a loaded 2-core machine, only hit when something hangs
+
+# The child saves checkpoint k (k = 0, 1, 2, ...) with EVERY model weight and EVERY optimizer
+# variable set to k, and prints "saved k" once save_checkpoint returned. A checkpoint that mixed two
+# saves, or was cut short, would show other values or fail to load.
+SAVER = textwrap.dedent("""
+    import sys, time
+    import h5py, numpy as np
+    from dlbook.compat import tl
+    import tensorflow as tf
+    from dlbook.checkpoints import save_checkpoint
+    from dlbook.models import get_mlp_model
+
+    directory, mode = sys.argv[1], sys.argv[2]
+    model = get_mlp_model([None, 784])  # 1.3 M weights + Adam's 2 slots: ~15 MB per checkpoint
+    optimizer = tf.optimizers.Adam(1e-3)
+    optimizer.build(model.trainable_weights)
+    variables = list(model.all_weights) + list(optimizer.variables)
+    if mode == "pause":  # in save 1, stop after half of the weights are written, and say so
+        create_dataset, written = h5py.Group.create_dataset, []
+        def slow_create_dataset(group, *args, **kwargs):
+            written.append(1)
+            if len(written) == len(variables) // 2:
+                print("mid-write", flush=True)
+                time.sleep(600)
+            return create_dataset(group, *args, **kwargs)
+    for k in range(10**6):
+        for v in variables:
+            v.assign(np.full(v.shape, k, dtype=v.dtype))
+        if mode == "pause" and k == 1:
+            written.clear()
+            h5py.Group.create_dataset = slow_create_dataset
+        save_checkpoint(directory, model, optimizer, epoch=k, extra={"save": k})
+        print(f"saved {k}", flush=True)
+""")
+
+
+def _start_saver(directory, mode):
+    return subprocess.Popen([sys.executable, "-c", SAVER, str(directory), mode], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def _read_until(process, prefix):
+    """Lines of ``process``'s stdout up to and including the first starting with ``prefix``."""
+    lines = []
+    timer = threading.Timer(CHILD_TIMEOUT, process.kill)
+    timer.start()
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith(prefix):
+                return lines
+    finally:
+        timer.cancel()
+    raise AssertionError(f"child ended before printing {prefix!r}: {''.join(lines)}{process.stderr.read()}")
+
+
+def test_sigkill_during_checkpoint_save_leaves_the_last_complete_checkpoint(tmp_path):
+    # Three children save concurrently. "pause" is killed while it is certainly inside its second
+    # save (half of the datasets written); the "random" ones at a random moment of their save loop
+    # (which is nearly all save_checkpoint time) after their first save completed.
+    rng = random.Random(0)
+    modes = ["pause", "random", "random"]
+    children = [(tmp_path / f"run{i}", mode, _start_saver(tmp_path / f"run{i}", mode)) for i, mode in enumerate(modes)]
+    for directory, mode, process in children:
+        lines = _read_until(process, "mid-write" if mode == "pause" else "saved 0")
+        if mode == "random":
+            threading.Event().wait(rng.uniform(0.0, 1.0))
+        process.send_signal(signal.SIGKILL)
+        rest, _ = process.communicate(timeout=CHILD_TIMEOUT)
+        assert process.returncode == -signal.SIGKILL
+        saved = [int(line.split()[1]) for line in lines + rest.splitlines(True) if line.startswith("saved ")]
+
+        model = get_mlp_model([None, 784])
+        optimizer = tf.optimizers.Adam(1e-3)
+        state = load_checkpoint(directory, model, optimizer)
+        k = state["epoch"]
+        # The last save that returned, or the one in flight if its os.replace was reached before the kill.
+        assert k in (saved[-1], saved[-1] + 1), (k, saved)
+        assert state["extra"] == {"save": k}
+        for v in list(model.all_weights) + list(optimizer.variables):
+            assert np.all(np.asarray(v.numpy()) == k), (v.name, k)
+        leftovers = [p.name for p in directory.iterdir() if p.name != CHECKPOINT_NAME]
+        assert all(name.startswith(f".{CHECKPOINT_NAME}.") and name.endswith(".tmp") for name in leftovers)
+        if mode == "pause":  # killed inside save 1: save 0 is intact, the half-written temp file is beside it
+            assert k == 0 and saved == [0] and len(leftovers) == 1
+
+
+def test_ctrl_c_during_1_10_4_saves_a_checkpoint_and_resume_continues(tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "dlbook", "run", "1.10.4", "--output-dir", str(out), "--seed", "0",
+               "--batch-size", "32"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(command + ["--epochs", "50"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    lines = _read_until(process, "Epoch 2/50")  # epoch 1 is done: we are in the middle of training
+    process.send_signal(signal.SIGINT)
+    rest, err = process.communicate(timeout=CHILD_TIMEOUT)
+    output = "".join(lines) + rest
+    assert "Traceback" not in err, err
+    assert process.returncode == 130 and err.strip().splitlines()[-1] == "dlbook: interrupted"
+    assert "Checkpoint saved in" in output and "--resume" in output, output
+    assert "test accuracy" not in output  # it stopped, it did not run on to the end
+
+    resumed = subprocess.run(command + ["--epochs", "3", "--resume"], capture_output=True, text=True, env=env,
+                             timeout=CHILD_TIMEOUT)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resumed from" in resumed.stdout and "Epoch 1/3" not in resumed.stdout
+    assert "test accuracy:" in resumed.stdout
+
+
+def _trained_weights(directory):
+    model = get_mlp_model([None, 784])
+    load_weights(model, directory / "model.h5")
+    return [w.numpy() for w in model.all_weights]
+
+
+def test_same_seed_same_weights(tmp_path, capsys):
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        assert dlbook(["run", "1.10.4", "--epochs", "1", "--seed", seed, "--output-dir", str(tmp_path / name)]) == 0
+    capsys.readouterr()
+    a, b, c = (_trained_weights(tmp_path / name) for name in "abc")
+    assert len(a) == 6
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)  # bit-equal, not merely close
+    assert not all(np.array_equal(x, z) for x, z in zip(a, c))  # and the seed matters
