@@ -9,6 +9,9 @@ fix. The CLI prints such errors as one line, without a traceback unless ``--debu
 class DlbookError(Exception):
     """Base class of the errors a user can cause and fix."""
 
+    # Let the error leave a tf.function as itself, not wrapped in autograph's StagingError.
+    ag_pass_through = True
+
 
 class DataError(DlbookError):
     """A data file is missing, truncated, corrupt, or inconsistent."""
