@@ -37,9 +37,7 @@ def check_input_shape(x, n_in):
             hint = (f" Flatten the images first, e.g. x.reshape(-1, {n_in}) or "
                     f"load_mnist_dataset(shape=(-1, {n_in})).")
         found = list(shape) if shape.rank is not None else "a tensor of unknown rank"
-        error = ShapeError(f"the MLP expects inputs of shape [batch, {n_in}], got {found}.{hint}")
-        error.ag_pass_through = True  # inside tf.function, autograph re-raises it unchanged
-        raise error
+        raise ShapeError(f"the MLP expects inputs of shape [batch, {n_in}], got {found}.{hint}")
 
 
 class StaticMLP(Model):
