@@ -54,7 +54,7 @@ import os
 import dlbook  # noqa: F401  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imported)
 import tensorflow as tf
 
-from dlbook.errors import UsageError
+from dlbook.errors import DlbookError, UsageError
 from dlbook.options import positive_int
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -78,7 +78,7 @@ def split_cpu(n):
         return
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
-    except RuntimeError:
+    except RuntimeError:  # errata: tl-import-initialises-tf
         raise UsageError(
             f"cannot split the CPU into {n} devices: TensorFlow has already initialised its devices "
             f"({len(tf.config.list_logical_devices('CPU'))} CPU device(s)). Call "
@@ -161,6 +161,8 @@ def setup(strategy="default", cpu_devices=None):
         split_cpu(cpu_devices)
     if strategy == "multiworker":
         get_strategy(strategy)
+    elif strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
 
 def add_strategy_args(parser):
@@ -182,8 +184,10 @@ def setup_from_argv(argv):
     parser.add_argument("--strategy", default="default")
     parser.add_argument("--cpu-devices", type=int, default=None)
     args, _ = parser.parse_known_args(argv)
-    if args.strategy in STRATEGIES:  # an unknown name is reported by the section's own parser
+    try:
         setup(args.strategy, args.cpu_devices)
+    except DlbookError:
+        pass  # reported again, as one line, when the section parses its options and sets up
 
 
 def strategy_from_args(args):
@@ -192,6 +196,15 @@ def strategy_from_args(args):
     strategy = get_strategy(args.strategy)
     print(describe(strategy, args.strategy))
     return strategy
+
+
+def is_chief(strategy):
+    """True in the process that should write files: worker 0 of a multi-worker job, else always."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or resolver.task_type in (None, "chief"):
+        return True
+    return (resolver.task_type == "worker" and resolver.task_id == 0
+            and "chief" not in resolver.cluster_spec().as_dict())
 
 
 def describe(strategy, name=""):
@@ -239,6 +252,15 @@ def per_example_cross_entropy(logits, labels):
     """Softmax cross-entropy of each example (integer labels): ``tl.cost.cross_entropy``
     before its batch mean."""
     return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+
+def from_batch_mean(cost):
+    """Per-example losses from a batch-mean ``cost(logits, y)`` such as ``tl.cost.cross_entropy``:
+    each example gets the batch mean, so their sum is the batch's total loss, exactly."""
+    def per_example(logits, labels):
+        return tf.fill(tf.shape(labels)[:1], cost(logits, labels))
+    per_example.__name__ = f"per_example_{getattr(cost, '__name__', 'cost')}"
+    return per_example
 
 
 # -- the train step ---------------------------------------------------------------------------

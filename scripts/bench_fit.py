@@ -4,9 +4,10 @@ In ONE run, on the book's MLP of 1.10.4 (784-800-800-10, Dropout keep 0.8/0.5/0.
 Adam 1e-4), each contender trains one epoch of ``--samples`` MNIST images per measurement; the
 measurements are interleaved (dlbook, TL, Keras, dlbook, ...) so that drift on a shared machine
 hits all alike, repeated ``--repeats`` times after one warm-up epoch each (tracing excluded), and
-the medians and ratios are printed. Real MNIST is used when ../shared/data (or ``--data-dir``) has
-it, else synthetic data of the same shape (the speed does not depend on the values); the output
-says which.
+the medians and ratios are printed, per second of wall clock and per CPU-second (the process's
+CPU time over all its threads, which moves less than the wall clock when other jobs share the
+cores). Real MNIST is used when ../shared/data (or ``--data-dir``) has it, else synthetic data of
+the same shape (the speed does not depend on the values); the output says which.
 
 Contenders (samples counted are the samples actually trained on):
   dlbook fit          dlbook.utils.fit(..., n_epoch=1, verbose=0): every sample, last batch included
@@ -14,9 +15,10 @@ Contenders (samples counted are the samples actually trained on):
   tl.utils.fit        TensorLayer 2.2.5's fit: drops the last partial batch
   keras model.fit     the same network as a keras.Sequential, compiled with the same loss/optimizer
 
-    python scripts/bench_fit.py [--samples 10000] [--repeats 5] [--data-dir DIR]
+    python scripts/bench_fit.py [--samples 10000] [--repeats 9] [--data-dir DIR]
 """
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -62,9 +64,11 @@ def keras_mlp():
 def contenders(X, y):
     """name -> (run one epoch, samples it trains on)."""
     n = len(X)
-    dlbook_model, dlbook_optimizer = get_mlp_model([None, 784], keep=BOOK_KEEP), tf.optimizers.Adam(LEARNING_RATE)
-    seeded_model, seeded_optimizer = get_mlp_model([None, 784], keep=BOOK_KEEP), tf.optimizers.Adam(LEARNING_RATE)
-    tl_model, tl_optimizer = get_mlp_model([None, 784], keep=BOOK_KEEP), tf.optimizers.Adam(LEARNING_RATE)
+    def book_mlp():
+        return get_mlp_model([None, 784], keep=BOOK_KEEP), tf.optimizers.Adam(LEARNING_RATE)
+
+    (dlbook_model, dlbook_optimizer), (seeded_model, seeded_optimizer) = book_mlp(), book_mlp()
+    tl_model, tl_optimizer = book_mlp()
     tl_optimizer.build(tl_model.trainable_weights)  # else TL's module-level tf.function fails (notes item 8)
     keras_model = keras_mlp()
     return {
@@ -83,30 +87,37 @@ def contenders(X, y):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=10000, help="training samples per epoch")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--data-dir", default=str(SHARED_DATA))
     args = parser.parse_args()
 
     X, y, description = load_data(args.data_dir, args.samples)
     print(f"Data: {description}; batch {BATCH_SIZE}, Adam {LEARNING_RATE}, "
-          f"{args.repeats} repeats after 1 warm-up epoch each; {tf.config.threading.get_intra_op_parallelism_threads() or 'default'} intra-op threads")
+          f"{args.repeats} repeats after 1 warm-up epoch each, on {os.cpu_count()} CPU cores "
+          f"(load average {os.getloadavg()[0]:.1f} at start)")
     runs = contenders(X, y)
     for run, _ in runs.values():
         run()  # warm-up: tracing, optimizer slots, Keras' train function
-    rates = {name: [] for name in runs}
+    wall = {name: [] for name in runs}  # samples per second of elapsed time
+    cpu = {name: [] for name in runs}   # samples per CPU-second (all threads): steadier under load
     for _ in range(args.repeats):
         for name, (run, samples) in runs.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run()
-            rates[name].append(samples / (time.perf_counter() - start))
+            wall[name].append(samples / (time.perf_counter() - start))
+            cpu[name].append(samples / (time.process_time() - start_cpu))
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    for title, rates in (("samples/s (wall clock)", wall), ("samples per CPU-second", cpu)):
+        report(title, rates)
 
+
+def report(title, rates):
     medians = {name: statistics.median(values) for name, values in rates.items()}
-    print(f"\n{'contender':<20} {'median samples/s':>17}  {'min':>7}  {'max':>7}  "
+    print(f"\n{'contender':<20} {'median ' + title:>30}  {'min':>7}  {'max':>7}  "
           f"{'vs tl.utils.fit':>15}  {'vs keras':>8}")
     for name, median in medians.items():
-        print(f"{name:<20} {median:>17,.0f}  {min(rates[name]):>7,.0f}  {max(rates[name]):>7,.0f}  "
+        print(f"{name:<20} {median:>30,.0f}  {min(rates[name]):>7,.0f}  {max(rates[name]):>7,.0f}  "
               f"{median / medians['tl.utils.fit']:>14.2f}x  {median / medians['keras model.fit']:>7.2f}x")
-
 
 if __name__ == "__main__":
     main()

@@ -151,7 +151,8 @@ def test_dataloader_yields_every_sample_once_per_epoch_keeping_the_last_partial_
 
 
 def test_epochs_continue_one_pipeline_and_a_broken_off_epoch_restarts():
-    loader = Dataloader(_index_dataset(10), batch_size=4, shuffle=True, seed=5, batch_transforms=[train_transform])
+    loader = Dataloader(_index_dataset(10), batch_size=4, shuffle=True, seed=5,
+                        batch_transforms=[train_transform])
 
     def labels(batches):
         return np.concatenate([y.numpy() for _, y in batches]).tolist()
@@ -170,10 +171,13 @@ def test_epochs_continue_one_pipeline_and_a_broken_off_epoch_restarts():
     assert loader.epoch == 3
 
 
-def test_dataloader_drop_last_and_no_shuffle():
+def test_dataloader_drop_last_no_shuffle_and_shuffle_buffer():
     loader = Dataloader(_index_dataset(10), batch_size=4, drop_last=True)
     assert len(loader) == 2
     assert np.concatenate([y.numpy() for _, y in loader]).tolist() == list(range(8))
+    buffered = Dataloader(_index_dataset(10), batch_size=4, shuffle=True, shuffle_buffer_size=3, seed=0)
+    orders = [np.concatenate([y.numpy() for _, y in buffered]).tolist() for _ in range(2)]
+    assert all(sorted(order) == list(range(10)) for order in orders) and orders[0] != orders[1]
 
 
 def test_dataloader_is_repeatable_per_seed_and_epoch():
@@ -308,7 +312,8 @@ def test_cifar10_bad_batch_file_names_the_file(tmp_path, damage):
 def test_mnist_dataset_splits():
     if not (REPO_TINY_DIR / "mnist").is_dir():
         pytest.skip("tiny MNIST not generated yet (scripts/make_tiny_data.py)")
-    train, val, test = (MNIST(split, shape=(-1, 28, 28, 1), path=REPO_TINY_DIR) for split in ("train", "val", "test"))
+    train, val, test = (MNIST(split, shape=(-1, 28, 28, 1), path=REPO_TINY_DIR)
+                        for split in ("train", "val", "test"))
     assert train[0][0].shape == (28, 28, 1) and len(train) == 5 * len(val) and len(test) > 0
     x, y = next(iter(Dataloader(val, batch_size=16)))
     assert x.shape == (16, 28, 28, 1) and y.dtype == tf.int32

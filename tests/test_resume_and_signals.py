@@ -50,7 +50,7 @@ SAVER = textwrap.dedent("""
             return create_dataset(group, *args, **kwargs)
     for k in range(10**6):
         for v in variables:
-            v.assign(np.full(v.shape, k, dtype=v.dtype))
+            v.assign(np.full(v.shape, k, dtype=tf.as_dtype(v.dtype).as_numpy_dtype))
         if mode == "pause" and k == 1:
             written.clear()
             h5py.Group.create_dataset = slow_create_dataset
@@ -110,27 +110,27 @@ def test_sigkill_during_checkpoint_save_leaves_the_last_complete_checkpoint(tmp_
             assert k == 0 and saved == [0] and len(leftovers) == 1
 
 
+@pytest.mark.xfail(strict=True, reason="defect (chapters/ch01/s1_10_4_mnist_mlp.py): 1.10.4 passes no "
+                                      "checkpoint_dir to fit and has no --resume; Ctrl-C loses the run")
 def test_ctrl_c_during_1_10_4_saves_a_checkpoint_and_resume_continues(tmp_path):
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "dlbook", "run", "1.10.4", "--output-dir", str(out), "--seed", "0",
-               "--batch-size", "32"]
+    command = [sys.executable, "-m", "dlbook", "run", "1.10.4", "--output-dir", str(tmp_path / "out"),
+               "--seed", "0", "--batch-size", "32"]  # 79 steps an epoch on the tiny data
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command + ["--epochs", "50"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env)
-    lines = _read_until(process, "Epoch 2/50")  # epoch 1 is done: we are in the middle of training
+    lines = _read_until(process, "Epoch 1/50")  # training has started: Ctrl-C lands inside epoch 1
     process.send_signal(signal.SIGINT)
     rest, err = process.communicate(timeout=CHILD_TIMEOUT)
     output = "".join(lines) + rest
     assert "Traceback" not in err, err
     assert process.returncode == 130 and err.strip().splitlines()[-1] == "dlbook: interrupted"
     assert "Checkpoint saved in" in output and "--resume" in output, output
-    assert "test accuracy" not in output  # it stopped, it did not run on to the end
+    assert "test accuracy" not in output  # it stopped: it did not run on to the end
 
-    resumed = subprocess.run(command + ["--epochs", "3", "--resume"], capture_output=True, text=True, env=env,
+    resumed = subprocess.run(command + ["--epochs", "1", "--resume"], capture_output=True, text=True, env=env,
                              timeout=CHILD_TIMEOUT)
     assert resumed.returncode == 0, resumed.stderr
-    assert "Resumed from" in resumed.stdout and "Epoch 1/3" not in resumed.stdout
-    assert "test accuracy:" in resumed.stdout
+    assert "Resumed from" in resumed.stdout and "test accuracy:" in resumed.stdout
 
 
 def _trained_weights(directory):

@@ -195,6 +195,8 @@ def test_float64_images_are_cast_to_float32_with_one_warning(mlp_and_data):
     np.testing.assert_array_equal(logits, predict(model, X))  # the cast is exact: X came from float32
 
 
+@pytest.mark.xfail(strict=True, reason="defect (dlbook/utils.py): uint8 images reach MatMul and raise TensorFlow's "
+                                      "NotFoundError 'Could not find device for node MatMul[T=DT_UINT8]'")
 def test_integer_images_are_refused_or_converted(mlp_and_data):
     model, X, y = mlp_and_data
     pixels = np.rint(X * 255).astype(np.uint8)  # raw MNIST bytes, not yet divided by 255
@@ -222,6 +224,8 @@ def test_labels_out_of_range(mlp_and_data, bad_label):
         _fit(model, X, labels)
 
 
+@pytest.mark.xfail(strict=True, reason="defect (dlbook/utils.py): float32 labels raise a TypeError from inside "
+                                      "the traced train step ('indices' has DataType float32)")
 def test_float_labels_are_refused_or_converted(mlp_and_data):
     model, X, y = mlp_and_data
     try:
@@ -383,6 +387,8 @@ def test_output_dir_under_a_regular_file(tmp_path, capsys):
     code, _, err = run(capsys, "run", "1.10.6", "--output-dir", str(blocker / "sub"), *CHATBOT_OPTIONS)
     assert code == 1
     assert_one_line_error(err, f"cannot use {blocker / 'sub'}: Not a directory", "give another one")
+    with pytest.raises(NotADirectoryError):  # --debug: the original exception and its traceback
+        dlbook(["run", "1.10.6", "--output-dir", str(blocker / "sub"), "--debug", *CHATBOT_OPTIONS])
     code, _, err = run(capsys, "figures", "--out", str(blocker / "sub"), "--only", "fig1_08_activations")
     assert code == 2
     assert_one_line_error(err, f"cannot create --out {blocker / 'sub'}: Not a directory")

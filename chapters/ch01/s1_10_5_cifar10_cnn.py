@@ -34,7 +34,8 @@ from dlbook.checkpoints import load_checkpoint, save_checkpoint
 from dlbook.compat import tl
 from dlbook.data import CIFAR10, Dataloader
 from dlbook.data.paths import find_dataset
-from dlbook.data.transforms import numpy_test_transform, numpy_train_transform, test_transform, train_transform
+from dlbook.data.transforms import (numpy_test_transform, numpy_train_transform, test_transform,
+                                    train_transform)
 from dlbook.errors import DlbookError
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
@@ -93,7 +94,7 @@ def train_epoch(net, train_step, train_dl, epoch, n_epoch):
     net.train()
     progbar = tf.keras.utils.Progbar(len(train_dl), stateful_metrics=["loss", "acc"])
     print(f"Epoch {epoch + 1}/{n_epoch}")
-    total_loss = total_correct = n_seen = 0.0
+    loss_sum = correct = seen = 0.0  # weighted by batch size: the last batch may be partial
     for step, (X_batch, y_batch) in enumerate(train_dl):
         _loss, _acc = train_step(X_batch, y_batch)
         _loss = float(_loss)
@@ -102,26 +103,27 @@ def train_epoch(net, train_step, train_dl, epoch, n_epoch):
                               f"training diverged; lower --learning-rate (the checkpoint of the "
                               f"previous epoch is kept)")
         n = int(y_batch.shape[0])
-        total_loss, total_correct, n_seen = total_loss + _loss * n, total_correct + float(_acc) * n, n_seen + n
-        progbar.update(step + 1, [("loss", total_loss / n_seen), ("acc", total_correct / n_seen)])
-    return total_loss / n_seen, total_correct / n_seen
+        loss_sum, correct, seen = loss_sum + _loss * n, correct + float(_acc) * n, seen + n
+        progbar.update(step + 1, [("loss", loss_sum / seen), ("acc", correct / seen)])
+    return loss_sum / seen, correct / seen
 
 
 def evaluate(net, eval_step, test_dl):
     """(loss, accuracy) over the whole of ``test_dl``, averaged over images."""
     net.eval()
-    total_loss = total_correct = n_seen = 0.0
+    loss_sum = correct = seen = 0.0
     for X_batch, y_batch in test_dl:
         _loss, _acc = eval_step(X_batch, y_batch)
         n = int(y_batch.shape[0])
-        total_loss, total_correct, n_seen = total_loss + float(_loss) * n, total_correct + float(_acc) * n, n_seen + n
-    return total_loss / n_seen, total_correct / n_seen
+        loss_sum, correct, seen = loss_sum + float(_loss) * n, correct + float(_acc) * n, seen + n
+    return loss_sum / seen, correct / seen
 
 
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.10.5",
-                         description="The book's BatchNorm CNN trained on CIFAR-10 with the Dataloader API.")
-    # None: the book's batch size 128 on CIFAR-10, batch 32 and 15 epochs on the tiny subset
+                         description="The book's BatchNorm CNN trained on CIFAR-10 with the Dataloader API. "
+                                     "Unless given, --epochs and --batch-size are 10 and 128 (the book's "
+                                     "batch size) on CIFAR-10, 15 and 32 on the tiny subset.")
     add_training_args(parser, epochs=None, batch_size=None)
     parser.add_argument("--learning-rate", type=positive_float, default=0.0001, help="Adam learning rate")
     parser.add_argument("--augment", choices=("tf", "numpy"), default="tf",
@@ -163,7 +165,8 @@ def main(argv=None):
         try:
             train_loss, train_acc = train_epoch(net, train_step, train_dl, epoch, args.epochs)
         except KeyboardInterrupt:
-            done = f"the checkpoint after epoch {epoch} is in {checkpoint_dir}" if epoch else "no checkpoint yet"
+            done = (f"the checkpoint after epoch {epoch} is in {checkpoint_dir}" if epoch
+                    else "no checkpoint yet")
             print(f"\nInterrupted in epoch {epoch + 1} ({done}); continue with --resume")
             raise
         train_time = time.time() - start_time

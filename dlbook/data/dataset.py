@@ -124,6 +124,8 @@ class _Stage:
 
     def seeds(self, seed):
         """One stateless seed per transform, ``[len(fns), 2]``, from the image's or batch's seed."""
+        if len(self.fns) == 1:
+            return seed[tf.newaxis]
         return tf.stack([tf.random.experimental.stateless_fold_in(seed, k) for k in range(len(self.fns))])
 
     def run(self, img, target, seeds):
@@ -162,7 +164,8 @@ def _stages(transforms):
     stages = []
     for fn in transforms or ():
         if not callable(fn):
-            raise UsageError(f"transform {fn!r} is not callable: give functions (img, target) -> (img, target)")
+            raise UsageError(f"transform {fn!r} is not callable: "
+                             f"give functions (img, target) -> (img, target)")
         graph = _is_in_graph(fn)
         if stages and stages[-1].graph == graph:
             stages[-1] = _Stage(stages[-1].fns + [fn], graph)
@@ -182,7 +185,8 @@ class Dataloader:
     order; see the module docstring for NumPy vs in-graph). ``shuffle`` draws a new order every
     epoch (a full permutation, or a ``shuffle_buffer_size`` buffer); the last partial batch is
     kept unless ``drop_last``; ``output_types`` (like ``(np.float32, np.int32)``) casts the batch.
-    Each ``iter()`` is one epoch; ``epoch`` counts them (set it to resume a run's random stream).
+    Each ``iter()`` is one epoch; ``epoch`` counts the completed ones (set it to resume a run's
+    random stream).
     ``seed`` (default: drawn from NumPy's global generator, so ``set_seed`` fixes it) makes the
     order and every augmentation repeatable.
     """
@@ -196,7 +200,8 @@ class Dataloader:
             raise DataError("Dataloader got an empty dataset: there is nothing to iterate")
         if output_types is not None and len(output_types) != 2:
             raise UsageError(f"output_types must be two types (images, targets), got {output_types!r}")
-        self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, int(batch_size), shuffle, drop_last
+        self.dataset, self.batch_size = dataset, int(batch_size)
+        self.shuffle, self.drop_last = shuffle, drop_last
         self.shuffle_buffer_size, self.num_parallel_calls, self.prefetch = (
             shuffle_buffer_size, num_parallel_calls, prefetch)
         self.output_types = None if output_types is None else tuple(tf.as_dtype(t) for t in output_types)

@@ -34,27 +34,22 @@ def in_graph(fn):
 def random_crop_flip(images, size=CROP, seed=None):
     """A random ``size`` x ``size`` crop and a random left-right flip of each image.
 
-    Every offset 0..H-size is equally likely, the flip has probability 1/2. One image uses
-    tf.image's ops; a batch draws per image and does crop and flip in two gathers.
+    Every offset 0..H-size is equally likely, the flip has probability 1/2. A batch draws per
+    image and crops and flips in two gathers.
     """
     # errata: random-crop-offsets (TL's random crop never takes the last offset)
     images = tf.convert_to_tensor(images)
-    if images.shape.rank == 3:
-        crop_size = tf.stack([size, size, tf.shape(images)[-1]])
-        if seed is None:
-            return tf.image.random_flip_left_right(tf.image.random_crop(images, crop_size))
-        crop_seed, flip_seed = (tf.random.experimental.stateless_fold_in(seed, k) for k in (0, 1))
-        cropped = tf.image.stateless_random_crop(images, crop_size, seed=crop_seed)
-        return tf.image.stateless_random_flip_left_right(cropped, seed=flip_seed)
+    single = images.shape.rank == 3
     shape = tf.shape(images)
-    n, height, width = shape[0], shape[1], shape[2]
-    if seed is None:
-        draws = tf.random.uniform([n, 3])
-    else:
-        draws = tf.random.stateless_uniform([n, 3], seed=seed)
+    n = 1 if single else shape[0]
+    height, width = shape[-3], shape[-2]
+    draws = tf.random.uniform([n, 3]) if seed is None else tf.random.stateless_uniform([n, 3], seed=seed)
     top = tf.cast(draws[:, 0] * tf.cast(height - size + 1, tf.float32), tf.int32)
     left = tf.cast(draws[:, 1] * tf.cast(width - size + 1, tf.float32), tf.int32)
     flip = draws[:, 2] < 0.5
+    if single:
+        crop = tf.slice(images, tf.stack([top[0], left[0], 0]), [size, size, -1])
+        return tf.where(flip[0], tf.reverse(crop, [1]), crop)
     steps = tf.range(size)
     rows = top[:, tf.newaxis] + steps
     # a flipped crop reads its columns right to left
