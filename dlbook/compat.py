@@ -20,12 +20,17 @@ Fixes (name: what breaks without it):
   (ragged list) and leave a corrupt file.
 - ``fix_seq2seq_top_n``: ``Seq2seq.inference(top_n=k)`` drew from logits / sum(logits) (fails on
   negative logits); it now draws from the softmax over the top k (:func:`sample_top_n`).
+- ``fix_fast_layer_introspection`` (speed, not a bug): TL reads the source of every stack frame
+  (``inspect.stack()``) twice per layer built; it now walks the frames only, same checks, ~2x
+  faster model construction.
 
 To see a bug again, switch its fix off before the first import::
 
     DLBOOK_COMPAT_DISABLE=fix_rnn_forward python -c "from dlbook.compat import tl"
 """
+import inspect
 import os
+import sys
 
 import h5py
 import numpy as np
@@ -239,12 +244,40 @@ def fix_seq2seq_top_n():
     tl.models.Seq2seq.inference = inference
 
 
+class _ShallowInspect:
+    """``inspect`` for TL's layer bookkeeping, with a ``stack()`` that only lists frames.
+
+    TL calls ``inspect.stack()`` (which reads source lines of every frame on the stack) twice per
+    layer it builds; under pytest's deep stacks that dominated model construction.
+    """
+
+    def __getattr__(self, name):
+        return getattr(inspect, name)
+
+    @staticmethod
+    def stack(context=1):
+        frame, frames = sys._getframe(1), []  # start at the caller, as inspect.stack() does
+        while frame is not None:
+            frames.append((frame,))  # TL only reads element [0], the frame
+            frame = frame.f_back
+        return frames
+
+
+def fix_fast_layer_introspection():
+    """Layer construction: frames without source lines for TL's protected-method and args checks."""
+    import tensorlayer.decorators.method_decorator as method_decorator
+    import tensorlayer.layers.core as layers_core
+
+    method_decorator.inspect = layers_core.inspect = _ShallowInspect()
+
+
 FIXES = (
     fix_rnn_forward,
     fix_batchnorm_moving_stats,
     fix_hdf5_str_names,
     fix_npz_ragged_save,
     fix_seq2seq_top_n,
+    fix_fast_layer_introspection,
 )
 FIX_NAMES = tuple(fix.__name__ for fix in FIXES)
 _applied = set()

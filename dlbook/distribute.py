@@ -179,15 +179,16 @@ def add_strategy_args(parser):
 def setup_from_argv(argv):
     """:func:`setup` from a section's ``--strategy`` / ``--cpu-devices`` options, if given.
 
-    For the CLI, before it imports the section (other options are left to the section)."""
-    parser = argparse.ArgumentParser(add_help=False)
+    For the CLI, before it imports the section. Other options, and mistakes in these two, are
+    left to the section's own parser, which reports them as one line."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     parser.add_argument("--strategy", default="default")
-    parser.add_argument("--cpu-devices", type=int, default=None)
-    args, _ = parser.parse_known_args(argv)
+    parser.add_argument("--cpu-devices", default=None)
     try:
-        setup(args.strategy, args.cpu_devices)
-    except DlbookError:
-        pass  # reported again, as one line, when the section parses its options and sets up
+        args, _ = parser.parse_known_args(argv)
+        setup(args.strategy, positive_int(args.cpu_devices) if args.cpu_devices else None)
+    except (argparse.ArgumentError, argparse.ArgumentTypeError, DlbookError):
+        pass
 
 
 def strategy_from_args(args):
@@ -209,10 +210,12 @@ def is_chief(strategy):
 
 def describe(strategy, name=""):
     """One line: the strategy, its replica count and devices."""
-    devices = getattr(strategy.extended, "worker_devices", ())
-    where = ", ".join(d.rsplit("/", 1)[-1].replace("device:", "") for d in devices)
-    return (f"strategy: {name or type(strategy).__name__}, {strategy.num_replicas_in_sync} "
-            f"replica(s){f' ({where})' if where else ''}")
+    label = f"strategy: {name or type(strategy).__name__}, {strategy.num_replicas_in_sync} replica(s)"
+    if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+        return label  # the default strategy has no device list
+    devices = ", ".join(d.rsplit("/", 1)[-1].replace("device:", "") for d in strategy.extended.worker_devices)
+    local = "this worker: " if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) else ""
+    return f"{label} ({local}{devices})"
 
 
 # -- models and data --------------------------------------------------------------------------

@@ -393,7 +393,7 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
             if seed is not None:
                 tf.random.set_seed(_epoch_seed(seed, epoch))
             if train_step is None or retrace_each_epoch:
-                network.train()
+                network.train()  # the mode is fixed when the step is traced (its first call)
                 if seed is None:  # traced once, reused by later fits with the same optimizer
                     train_step = _cached(network, ("train", train_op, cost, acc, x_spec, y_spec),
                                          lambda: _make_train_step(network, train_op, cost, acc,
@@ -414,7 +414,6 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
             loss_sum, acc_sum, seen = ((partial["loss_sum"], partial["acc_sum"], partial["seen"])
                                        if first and partial else (0.0, 0.0, 0))
             order = _epoch_order(n_train, epoch, shuffle, seed)
-            network.train()
             for step, idx in enumerate(_batches(order, batch_size, first), start=first):
                 loss, batch_acc = train_step(*train_data, idx)
                 loss = float(loss)

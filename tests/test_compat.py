@@ -473,3 +473,31 @@ def test_seq2seq_greedy_inference_equals_tl_original():
     ours = model(inputs=[encoder], seq_length=6, start_token=1)  # first call fixes TL's layer nodes
     original, _ = tl.models.Seq2seq.inference.__wrapped__(model, [encoder], 6, 1, None)
     np.testing.assert_array_equal(ours.numpy(), original.numpy())
+
+
+def test_fast_layer_introspection_keeps_tl_checks():
+    """fix_fast_layer_introspection: same recorded layer args, protected methods still protected."""
+    import inspect
+
+    import tensorlayer.decorators.method_decorator as method_decorator
+    import tensorlayer.layers.core as layers_core
+    from dlbook.compat import _ShallowInspect
+
+    def build():
+        return tl.layers.Dense(n_units=7, act=tf.nn.relu, in_channels=3, name="d_introspect")
+
+    assert isinstance(layers_core.inspect, _ShallowInspect)
+    fast_args = build().layer_args
+    method_decorator.inspect = layers_core.inspect = inspect  # TL's original
+    try:
+        slow_args = build().layer_args
+    finally:
+        method_decorator.inspect = layers_core.inspect = _ShallowInspect()
+    assert fast_args == slow_args and fast_args["n_units"] == 7 and fast_args["act"] == "relu"
+
+    class Outsider:
+        def peek(self, layer):
+            return layer._get_init_args()
+
+    with pytest.raises(RuntimeError, match="protected method"):
+        Outsider().peek(build())  # another class may not call it

@@ -317,3 +317,15 @@ def test_mnist_dataset_splits():
     assert train[0][0].shape == (28, 28, 1) and len(train) == 5 * len(val) and len(test) > 0
     x, y = next(iter(Dataloader(val, batch_size=16)))
     assert x.shape == (16, 28, 28, 1) and y.dtype == tf.int32
+
+
+def test_real_cifar10_test_set_through_the_loader(shared_data):
+    """The real test batch (10,000 images, 1,000 per class) through the book's call shapes."""
+    test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=shared_data)
+    assert len(test_ds) == 10_000 and np.bincount(test_ds.targets).tolist() == [1000] * 10
+    test_dl = Dataloader(test_ds, batch_transforms=[transforms.test_transform], batch_size=4096)
+    batches = list(test_dl)
+    assert [int(y.shape[0]) for _, y in batches] == [4096, 4096, 1808]
+    x = batches[-1][0].numpy()
+    assert x.shape[1:] == (24, 24, 3)
+    np.testing.assert_allclose(x.mean(axis=(1, 2, 3)), 0, atol=1e-4)

@@ -330,6 +330,13 @@ def test_step_refuses_a_batch_mean_cost_and_a_model_built_outside_the_strategy()
         distribute.TrainStep(one_device, net, optimizer, distribute.per_example_cross_entropy)
 
 
+@pytest.mark.parametrize("argv", [["--strategy"], ["--cpu-devices", "two"], ["--strategy", "tpu"],
+                                  ["--strategy", "multiworker"], ["--epochs", "1"]])
+def test_early_setup_leaves_mistakes_to_the_section_parser(monkeypatch, argv):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    distribute.setup_from_argv(argv)  # no exception, no exit: nothing to set up or report here
+
+
 def test_strategy_options_parse_and_reject_bad_values():
     from dlbook.options import make_parser
     parser = distribute.add_strategy_args(make_parser(prog="dlbook run x", description="x"))

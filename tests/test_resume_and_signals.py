@@ -86,28 +86,38 @@ def test_sigkill_during_checkpoint_save_leaves_the_last_complete_checkpoint(tmp_
     rng = random.Random(0)
     modes = ["pause", "random", "random"]
     children = [(tmp_path / f"run{i}", mode, _start_saver(tmp_path / f"run{i}", mode)) for i, mode in enumerate(modes)]
-    for directory, mode, process in children:
-        lines = _read_until(process, "mid-write" if mode == "pause" else "saved 0")
-        if mode == "random":
-            threading.Event().wait(rng.uniform(0.0, 1.0))
-        process.send_signal(signal.SIGKILL)
-        rest, _ = process.communicate(timeout=CHILD_TIMEOUT)
-        assert process.returncode == -signal.SIGKILL
-        saved = [int(line.split()[1]) for line in lines + rest.splitlines(True) if line.startswith("saved ")]
+    try:
+        for directory, mode, process in children:
+            _kill_and_check(directory, mode, process, rng)
+    finally:  # never leave a saver running after a failure
+        for _, _, process in children:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
 
-        model = get_mlp_model([None, 784])
-        optimizer = tf.optimizers.Adam(1e-3)
-        state = load_checkpoint(directory, model, optimizer)
-        k = state["epoch"]
-        # The last save that returned, or the one in flight if its os.replace was reached before the kill.
-        assert k in (saved[-1], saved[-1] + 1), (k, saved)
-        assert state["extra"] == {"save": k}
-        for v in list(model.all_weights) + list(optimizer.variables):
-            assert np.all(np.asarray(v.numpy()) == k), (v.name, k)
-        leftovers = [p.name for p in directory.iterdir() if p.name != CHECKPOINT_NAME]
-        assert all(name.startswith(f".{CHECKPOINT_NAME}.") and name.endswith(".tmp") for name in leftovers)
-        if mode == "pause":  # killed inside save 1: save 0 is intact, the half-written temp file is beside it
-            assert k == 0 and saved == [0] and len(leftovers) == 1
+
+def _kill_and_check(directory, mode, process, rng):
+    lines = _read_until(process, "mid-write" if mode == "pause" else "saved 0")
+    if mode == "random":
+        threading.Event().wait(rng.uniform(0.0, 1.0))
+    process.send_signal(signal.SIGKILL)
+    rest, _ = process.communicate(timeout=CHILD_TIMEOUT)
+    assert process.returncode == -signal.SIGKILL
+    saved = [int(line.split()[1]) for line in lines + rest.splitlines(True) if line.startswith("saved ")]
+
+    model = get_mlp_model([None, 784])
+    optimizer = tf.optimizers.Adam(1e-3)
+    state = load_checkpoint(directory, model, optimizer)
+    k = state["epoch"]
+    # The last save that returned, or the one in flight if its os.replace was reached before the kill.
+    assert k in (saved[-1], saved[-1] + 1), (k, saved)
+    assert state["extra"] == {"save": k}
+    for v in list(model.all_weights) + list(optimizer.variables):
+        assert np.all(np.asarray(v.numpy()) == k), (v.name, k)
+    leftovers = [p.name for p in directory.iterdir() if p.name != CHECKPOINT_NAME]
+    assert all(name.startswith(f".{CHECKPOINT_NAME}.") and name.endswith(".tmp") for name in leftovers)
+    if mode == "pause":  # killed inside save 1: save 0 is intact, the half-written temp file is beside it
+        assert k == 0 and saved == [0] and len(leftovers) == 1
 
 
 @pytest.mark.xfail(strict=True, reason="defect (chapters/ch01/s1_10_4_mnist_mlp.py): 1.10.4 passes no "
@@ -118,9 +128,14 @@ def test_ctrl_c_during_1_10_4_saves_a_checkpoint_and_resume_continues(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(command + ["--epochs", "50"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env)
-    lines = _read_until(process, "Epoch 1/50")  # training has started: Ctrl-C lands inside epoch 1
-    process.send_signal(signal.SIGINT)
-    rest, err = process.communicate(timeout=CHILD_TIMEOUT)
+    try:
+        lines = _read_until(process, "Epoch 1/50")  # training has started: Ctrl-C lands inside epoch 1
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=CHILD_TIMEOUT)
+    finally:  # never leave 50 epochs of training running after a failure
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     output = "".join(lines) + rest
     assert "Traceback" not in err, err
     assert process.returncode == 130 and err.strip().splitlines()[-1] == "dlbook: interrupted"
