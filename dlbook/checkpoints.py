@@ -34,10 +34,7 @@ Two pairs of functions:
 Every write goes to a temporary file in the same directory and replaces the target with
 ``os.replace`` only once complete: a failed or interrupted write leaves the previous file intact.
 """
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import h5py
@@ -45,30 +42,10 @@ import numpy as np
 
 from dlbook.compat import _h5_names, _nested_layers  # TL's container recursion; str/bytes names
 from dlbook.errors import CheckpointError
+from dlbook.fileio import atomic_path  # noqa: F401  (re-exported: dlbook.checkpoints.atomic_path)
 
 CHECKPOINT_NAME = "checkpoint.h5"
 _FORMAT = "dlbook-checkpoint-1"
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds.
-
-    On any exception the temporary file is removed and ``path`` is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
 
 
 # -- TensorLayer's HDF5 weights layout -------------------------------------------------------

@@ -40,6 +40,7 @@ import tensorlayer as tl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dlbook.errors import UsageError  # noqa: E402
+from dlbook.fileio import atomic_path  # noqa: E402
 
 DISABLE_ENV = "DLBOOK_COMPAT_DISABLE"
 
@@ -188,8 +189,6 @@ def fix_npz_ragged_save():
 
     def save_npz(save_list=None, name="model.npz"):
         """Save the weights in ``save_list`` in order into ``name`` (``.npz`` is appended if missing)."""
-        from dlbook.checkpoints import atomic_path  # late: dlbook.checkpoints imports this module
-
         arrays = utils.tf_variables_to_numpy(save_list or [])
         params = np.empty(len(arrays), dtype=object)  # errata: tl-npz-ragged
         for index, array in enumerate(arrays):

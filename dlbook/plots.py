@@ -12,8 +12,6 @@ Output is deterministic: fixed seeds, matplotlib's default style (a user's matpl
 ignored), and no software/date metadata in the PNG, so the same command twice writes the
 same bytes. No display is needed: figures are rendered by the Agg canvas without pyplot.
 """
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -63,23 +61,15 @@ def new_figure(nrows=1, ncols=1, width=4.6, height=4.0, projections=None):
 
 
 def save_png(fig, path):
-    """Write ``fig`` to ``path`` atomically (temp file in the same directory + os.replace).
+    """Write ``fig`` to ``path`` atomically (``dlbook.fileio.atomic_path``).
 
     The PNG carries no "Software" (matplotlib version) entry, so its bytes depend on the
-    drawing only. (``dlbook.checkpoints.atomic_path`` does the same, but importing it loads
-    TensorFlow, which drawing does not need.)
+    drawing only.
     """
+    from dlbook.fileio import atomic_path
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format="png", metadata={"Software": None})
-        os.chmod(tmp, 0o644)   # mkstemp makes it private; a figure is not
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
     return path
 
 

@@ -17,6 +17,9 @@ from dlbook.models import get_model_batchnorm
 from dlbook.models.cnn import TRAINABLE_PARAMS_24x24
 import tensorflow as tf
 
+# fewer than 5 CIFAR-10 training batches is expected here (tiny files, ../shared/data)
+pytestmark = pytest.mark.filterwarnings("ignore:CIFAR-10.*training batches:UserWarning")
+
 tiny_cifar = pytest.mark.skipif(not (REPO_TINY_DIR / "cifar10").is_dir(),
                                 reason="tiny CIFAR-10 not generated (python scripts/make_tiny_data.py)")
 

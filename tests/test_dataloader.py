@@ -14,6 +14,9 @@ from dlbook.data.transforms import (CROP, central_crop, numpy_standardize, numpy
 from dlbook.errors import DataError, ShapeError, UsageError
 import tensorflow as tf
 
+# fewer than 5 CIFAR-10 training batches is expected here (tiny files, ../shared/data)
+pytestmark = pytest.mark.filterwarnings("ignore:CIFAR-10.*training batches:UserWarning")
+
 
 def _images(n, seed=0):
     return np.random.default_rng(seed).uniform(0, 255, (n, 32, 32, 3)).astype(np.float32)

@@ -365,6 +365,33 @@ def test_chat_with_the_weights_of_another_model(chatbot_dir, weights_files, tmp_
     assert_one_line_error(err, "model.h5 was saved from another architecture", "(784, 800)")
 
 
+def test_chat_with_a_corrupt_config(chatbot_dir, tmp_path, capsys):
+    bot = tmp_path / "bot"
+    shutil.copytree(chatbot_dir, bot)
+    (bot / "config.json").write_text("{not json")
+    code, _, err = run(capsys, "chat", "--checkpoint", str(bot), "--query", "hi")
+    assert code == 1
+    assert_one_line_error(err, f"{bot / 'config.json'} is not valid JSON")
+
+
+def test_chatbot_corpus_without_tabs(tmp_path, capsys):
+    corpus = tmp_path / "pairs.tsv"
+    corpus.write_text("hello there\nhow are you\n")
+    code, _, err = run(capsys, "run", "1.10.6", "--corpus", str(corpus), "--output-dir", str(tmp_path / "out"))
+    assert code == 1
+    assert_one_line_error(err, f"{corpus}:1: expected 'query<TAB>reply', got 'hello there'")
+
+
+@pytest.mark.xfail(strict=True, reason="defect (dlbook/chat/corpus.py): a TSV corpus that is not UTF-8 raises "
+                                      "UnicodeDecodeError with a traceback")
+def test_chatbot_corpus_that_is_not_utf8(tmp_path, capsys):
+    corpus = tmp_path / "pairs.tsv"
+    corpus.write_bytes("caf\xe9\tbonjour\n".encode("latin-1"))  # Latin-1, not UTF-8
+    code, _, err = run(capsys, "run", "1.10.6", "--corpus", str(corpus), "--output-dir", str(tmp_path / "out"))
+    assert code == 1
+    assert_one_line_error(err, str(corpus), "UTF-8")
+
+
 def test_resume_the_chatbot_with_other_options(chatbot_dir, tmp_path, capsys):
     bot = tmp_path / "bot"
     shutil.copytree(chatbot_dir, bot)

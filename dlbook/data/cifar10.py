@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlbook.checkpoints import atomic_path
+from dlbook.fileio import atomic_path
 from dlbook.data.paths import (CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES,
                                display_path, missing_files, resolve_data_dir)
 from dlbook.errors import DataError, ShapeError

@@ -19,7 +19,7 @@ import urllib.request
 import zlib
 from pathlib import Path
 
-from dlbook.checkpoints import atomic_path
+from dlbook.fileio import atomic_path
 from dlbook.data.paths import (CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES,
                                DATASETS, dataset_dir, display_path, download_command, missing_files,
                                resolve_data_dir)

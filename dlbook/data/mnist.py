@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlbook.checkpoints import atomic_path
+from dlbook.fileio import atomic_path
 from dlbook.data.paths import MNIST_FILES, display_path, missing_files, mnist_file, resolve_data_dir
 from dlbook.errors import DataError, ShapeError
 
