@@ -38,6 +38,7 @@ from dlbook import distribute
 from dlbook.compat import tl
 from dlbook.models import get_mlp_model
 
+tf.random.set_seed(0)   # the initial weights; the checks hold for other seeds too
 rng = np.random.default_rng(0)
 N, D, C, B, L2 = 100, 20, 5, 32, 1e-3   # 3 full global batches of 32 and a last one of 4
 X = rng.normal(size=(N, D)).astype(np.float32)
@@ -157,7 +158,6 @@ print("RESULT " + json.dumps({"mlp": mlp_out, "bn": bn_out}))
 
 WORKER = COMMON + """
 strategy = distribute.get_strategy("multiworker")
-tf.random.set_seed(0)   # the same initial weights on both workers
 ref, ref_opt = build(tf.distribute.get_strategy(), mlp, sgd)
 init = [w.numpy() for w in ref.all_weights]
 out = {"replicas": strategy.num_replicas_in_sync, "chief": distribute.is_chief(strategy),
@@ -245,7 +245,13 @@ def test_two_workers_on_localhost_train_like_one_device():
     workers = [_start('distribute.setup(strategy="multiworker")', WORKER,
                       {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
                for i in range(2)]
-    outs = [_result(w) for w in workers]
+    try:
+        outs = [_result(w) for w in workers]
+    finally:  # a worker left alone would wait for its peer until the timeout
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
     for out in outs:
         assert out["replicas"] == 2
         for name in ("global", "dataset"):

@@ -10,7 +10,7 @@ All files are written atomically.
 import json
 import os
 
-from dlbook.chat.vocab import Vocabulary, write_json_atomic
+from dlbook.chat.vocab import Vocabulary, write_json
 from dlbook.errors import CheckpointError
 
 CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME = "config.json", "vocab.json", "model.h5"
@@ -20,7 +20,7 @@ MODEL_KEYS = ("vocabulary_size", "decoder_seq_length", "n_layer", "n_units", "em
 def save_run_files(directory, config, vocab):
     """Write config.json and vocab.json into ``directory`` (created if needed)."""
     os.makedirs(directory, exist_ok=True)
-    write_json_atomic(os.path.join(directory, CONFIG_NAME), config)
+    write_json(os.path.join(directory, CONFIG_NAME), config)
     vocab.save(os.path.join(directory, VOCAB_NAME))
 
 

@@ -10,13 +10,13 @@ Layout of one training example (query "how are you", reply "i am fine", ``decode
     mask            1 1  1    1     0 0       1 where the target is a real token (the loss ignores pads)
 """
 import json
-import os
 import re
 from collections import Counter
 
 import numpy as np
 
 from dlbook.errors import DataError
+from dlbook.fileio import atomic_path
 
 # A word is a run of letters/digits, optionally with inner apostrophes ("don't", "o'clock").
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -103,7 +103,7 @@ class Vocabulary:
 
     def save(self, path):
         """Write the vocabulary as JSON, atomically."""
-        write_json_atomic(path, self.to_json())
+        write_json(path, self.to_json())
 
     @classmethod
     def load(cls, path):
@@ -116,12 +116,10 @@ class Vocabulary:
             raise DataError(f"vocabulary file {path} is not a dlbook vocabulary ({exc})") from None
 
 
-def write_json_atomic(path, data):
-    """Write ``data`` as JSON to ``path`` through a temp file in the same directory."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
+def write_json(path, data):
+    """Write ``data`` as JSON to ``path`` atomically (``dlbook.fileio.atomic_path``)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, ensure_ascii=False)
-    os.replace(tmp, path)
 
 
 def pad_query(ids, query_len, pad_id=0):
