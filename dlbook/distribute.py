@@ -26,7 +26,11 @@ Three things differ from one device, by design of data parallelism:
   errata ``tl-batchnorm-mirrored``). So the moving mean equals one device's when the shares
   are equal in size, and the moving variance misses the spread between the replicas' means.
 * Dropout draws its masks independently on each replica: the same distribution, other masks.
-* float32 sums are taken in another order: losses agree to ~1e-6 relative, not bit for bit.
+* float32 sums are taken in another order: losses agree to ~1e-7 relative, not bit for bit.
+
+A last global batch smaller than the number of replicas leaves a replica without examples: its
+loss and metric weigh 0, but a BatchNorm's statistics of an empty share are NaN (keep the last
+batch at least N examples long, or drop it, for BatchNorm models).
 
 Devices must be configured before TensorFlow initialises them, and importing TensorLayer does
 that (it creates tensors at import). :func:`setup` (splitting the CPU, creating the

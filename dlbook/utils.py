@@ -77,6 +77,9 @@ def _check_x(network, X, name):
     X = _as_array(X, name)
     if X.ndim == 0 or len(X) == 0:
         raise DataError(f"{name} is empty (shape {X.shape}): give at least one example")
+    if np.issubdtype(X.dtype, np.integer) or X.dtype == np.bool_:
+        raise ShapeError(f"{name} has dtype {X.dtype}, but the model computes in float32: convert it "
+                         f"first, e.g. {name} = {name}.astype(np.float32) / 255 for raw pixel bytes")
     declared = _declared_input_shape(network)
     if declared is not None and (
             len(declared) != X.ndim
@@ -100,6 +103,9 @@ def _check_y(y, name, X, x_name, probe):
                          f"{'no length' if y.ndim == 0 else len(y)}: give one label per example")
     if np.issubdtype(y.dtype, np.integer) and y.dtype not in (np.int32, np.int64):
         y = y.astype(np.int64)  # e.g. uint8 labels: TF's sparse cross-entropy takes int32/int64 only
+    if y.ndim == 1 and len(probe.shape) == 2 and probe.shape[-1] > 1 and not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{name} has dtype {y.dtype}, but the model outputs {int(probe.shape[-1])} class "
+                        f"scores: class labels must be integers, e.g. {name} = {name}.astype(np.int64)")
     if np.issubdtype(y.dtype, np.integer) and y.ndim == 1 and len(probe.shape) == 2:
         n_classes = int(probe.shape[-1])
         low, high = int(y.min()), int(y.max())

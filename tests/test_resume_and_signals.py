@@ -120,8 +120,6 @@ def _kill_and_check(directory, mode, process, rng):
         assert k == 0 and saved == [0] and len(leftovers) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="defect (chapters/ch01/s1_10_4_mnist_mlp.py): 1.10.4 passes no "
-                                      "checkpoint_dir to fit and has no --resume; Ctrl-C loses the run")
 def test_ctrl_c_during_1_10_4_saves_a_checkpoint_and_resume_continues(tmp_path):
     command = [sys.executable, "-m", "dlbook", "run", "1.10.4", "--output-dir", str(tmp_path / "out"),
                "--seed", "0", "--batch-size", "32"]  # 79 steps an epoch on the tiny data

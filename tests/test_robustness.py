@@ -195,8 +195,6 @@ def test_float64_images_are_cast_to_float32_with_one_warning(mlp_and_data):
     np.testing.assert_array_equal(logits, predict(model, X))  # the cast is exact: X came from float32
 
 
-@pytest.mark.xfail(strict=True, reason="defect (dlbook/utils.py): uint8 images reach MatMul and raise TensorFlow's "
-                                      "NotFoundError 'Could not find device for node MatMul[T=DT_UINT8]'")
 def test_integer_images_are_refused_or_converted(mlp_and_data):
     model, X, y = mlp_and_data
     pixels = np.rint(X * 255).astype(np.uint8)  # raw MNIST bytes, not yet divided by 255
@@ -224,8 +222,6 @@ def test_labels_out_of_range(mlp_and_data, bad_label):
         _fit(model, X, labels)
 
 
-@pytest.mark.xfail(strict=True, reason="defect (dlbook/utils.py): float32 labels raise a TypeError from inside "
-                                      "the traced train step ('indices' has DataType float32)")
 def test_float_labels_are_refused_or_converted(mlp_and_data):
     model, X, y = mlp_and_data
     try:

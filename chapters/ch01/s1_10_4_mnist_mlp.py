@@ -33,7 +33,7 @@ from dlbook.compat import tl
 import numpy as np
 import tensorflow as tf
 
-from dlbook.checkpoints import load_weights, save_weights
+from dlbook.checkpoints import CHECKPOINT_NAME, load_weights, save_weights
 from dlbook.data import find_dataset, load_mnist_dataset
 from dlbook.errors import CheckpointError, UsageError
 from dlbook.metrics import accuracy
@@ -60,6 +60,9 @@ def parse_args(argv):
     parser.add_argument("--learning-rate", type=positive_float, default=1e-4, help="Adam learning rate")
     parser.add_argument("--download", action="store_true",
                         help="download the real MNIST into the data directory when it is missing")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the checkpoint in OUTPUT_DIR/checkpoint (saved every epoch "
+                             "and on Ctrl-C); without it, training starts afresh")
     return parser.parse_args(argv)
 
 
@@ -81,12 +84,23 @@ def main(argv=None):
     except OSError as exc:
         raise UsageError(f"cannot create --output-dir {args.output_dir}: {exc.strerror}") from None
 
+    checkpoint_dir = Path(args.output_dir) / "checkpoint"
+    stale = checkpoint_dir / CHECKPOINT_NAME
+    if not args.resume and stale.exists():
+        stale.unlink()  # fit resumes from any checkpoint it finds; without --resume start afresh
+        print(f"starting afresh (the previous checkpoint {stale} was removed; --resume continues one)")
+
     # Train
-    history = fit(MLP, train_op=tf.optimizers.Adam(learning_rate=args.learning_rate),
-                  cost=tl.cost.cross_entropy, X_train=X_train, y_train=y_train, acc=acc,
-                  batch_size=args.batch_size, n_epoch=args.epochs, X_val=X_val, y_val=y_val,
-                  eval_train=True,
-                  verbose=1 if sys.stdout.isatty() else 2)  # progress bars on a terminal, lines in a log
+    try:
+        history = fit(MLP, train_op=tf.optimizers.Adam(learning_rate=args.learning_rate),
+                      cost=tl.cost.cross_entropy, X_train=X_train, y_train=y_train, acc=acc,
+                      batch_size=args.batch_size, n_epoch=args.epochs, X_val=X_val, y_val=y_val,
+                      eval_train=True, seed=args.seed, checkpoint_dir=checkpoint_dir,
+                      verbose=1 if sys.stdout.isatty() else 2)  # progress bars on a terminal, lines in a log
+    except KeyboardInterrupt:
+        print(f"to continue: dlbook run 1.10.4 --resume --output-dir {args.output_dir} "
+              f"(with the same --seed, --epochs and data)", flush=True)
+        raise
     print(f"time per epoch: {statistics.median(history['time']):.1f} s (median of {args.epochs})")
 
     # Evaluate

@@ -126,8 +126,6 @@ class _Stage:
 
     def seeds(self, seed):
         """One stateless seed per transform, ``[len(fns), 2]``, from the image's or batch's seed."""
-        if len(self.fns) == 1:
-            return seed[tf.newaxis]
         return tf.stack([tf.random.experimental.stateless_fold_in(seed, k) for k in range(len(self.fns))])
 
     def run(self, img, target, seeds):
