@@ -84,6 +84,9 @@ def cmd_run(argv):
                          + ", ".join(s for s, _, _ in SECTIONS) + " (see 'dlbook list')")
     if not is_implemented(section):
         raise UsageError(f"section {section} is not implemented yet (see 'dlbook list')")
+    if any(arg.startswith(("--strategy", "--cpu-devices")) for arg in rest):
+        from dlbook.distribute import setup_from_argv  # before the section imports TensorLayer
+        setup_from_argv(rest)
     return _call(SECTION_MODULES[section], "main", rest)
 
 

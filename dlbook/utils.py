@@ -35,7 +35,7 @@ import numpy as np
 from dlbook.compat import tl  # noqa: F401  (applies the TensorLayer fixes before any use)
 import tensorflow as tf
 
-from dlbook import checkpoints
+from dlbook import checkpoints, distribute
 from dlbook.errors import DataError, DlbookError, ShapeError, UsageError
 
 BEST_WEIGHTS_NAME = "best.h5"
@@ -135,8 +135,17 @@ def _metric(acc, logits, labels):
         return tf.numpy_function(lambda out, y: np.float32(acc(out, y)), [logits, labels], tf.float32)
 
 
-def _make_train_step(network, optimizer, cost, acc, x_spec, y_spec):
+def _make_train_step(network, optimizer, cost, acc, x_spec, y_spec, strategy=None):
     """A new compiled train step (its random ops start from the current TF seed)."""
+    if strategy is not None:  # data-parallel: each replica trains on its share of the batch
+        step = distribute.TrainStep(strategy, network, optimizer, distribute.from_batch_mean(cost),
+                                    acc=lambda logits, labels: _metric(acc, logits, labels))
+
+        @tf.function(input_signature=[x_spec, y_spec, _INDEX_SPEC])
+        def distributed_train_step(X, y, idx):
+            return step(tf.gather(X, idx), tf.gather(y, idx))
+
+        return distributed_train_step
     weights = network.trainable_weights
 
     @tf.function(input_signature=[x_spec, y_spec, _INDEX_SPEC])
@@ -308,7 +317,7 @@ def _check_positive(**values):
 def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_epoch=100, print_freq=1,
         X_val=None, y_val=None, eval_train=True, tensorboard_dir=None, tensorboard_epoch_freq=1,
         tensorboard_weight_histograms=True, tensorboard_graph_vis=True, *, shuffle=True, seed=None,
-        early_stopping=None, checkpoint_dir=None, verbose=1):
+        early_stopping=None, checkpoint_dir=None, verbose=1, strategy=None):
     """Train ``network`` with ``train_op`` on ``cost``; the book's ``tl.utils.fit``, fixed and extended.
 
     Parameters as ``tl.utils.fit``: ``network`` a TL Model (static or dynamic), ``train_op`` a
@@ -356,7 +365,8 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
         X_val, probe = _check_x(network, X_val, "X_val")
         y_val = _check_y(y_val, "y_val", X_val, "X_val", probe)
     if not train_op.built:  # built before tracing, so a second fit works (errata: fit-second-call)
-        train_op.build(network.trainable_weights)
+        with (strategy or tf.distribute.get_strategy()).scope():
+            train_op.build(network.trainable_weights)
 
     x_spec, y_spec = _spec(X_train), _spec(y_train)
     train_data = (tf.convert_to_tensor(X_train), tf.convert_to_tensor(y_train))
@@ -401,11 +411,11 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
             if train_step is None or retrace_each_epoch:
                 network.train()  # the mode is fixed when the step is traced (its first call)
                 if seed is None:  # traced once, reused by later fits with the same optimizer
-                    train_step = _cached(network, ("train", train_op, cost, acc, x_spec, y_spec),
+                    train_step = _cached(network, ("train", train_op, cost, acc, x_spec, y_spec, strategy),
                                          lambda: _make_train_step(network, train_op, cost, acc,
-                                                                  x_spec, y_spec))
+                                                                  x_spec, y_spec, strategy))
                 else:
-                    train_step = _make_train_step(network, train_op, cost, acc, x_spec, y_spec)
+                    train_step = _make_train_step(network, train_op, cost, acc, x_spec, y_spec, strategy)
                     retrace_each_epoch = _draws_random_numbers(train_step)
             shown = verbose and (epoch == 0 or (epoch + 1) % print_freq == 0 or epoch + 1 == n_epoch)
             progbar, live = None, False

@@ -60,11 +60,11 @@ def main():
             steps[f"TrainStep, {name}"] = distribute.TrainStep(
                 strategy, net, optimizer, distribute.per_example_cross_entropy)
 
-        rates = {}
+        rates = {name: [] for name in steps}
         for name, step in steps.items():
             float(step(X, y)[0] if isinstance(step, distribute.TrainStep) else step(X, y))  # trace
-            rates[name] = []
-            for _ in range(args.repeats):
+        for _ in range(args.repeats):  # settings interleaved: the machine's drift hits all alike
+            for name, step in steps.items():
                 started = time.perf_counter()
                 for _ in range(args.steps):
                     result = step(X, y)

@@ -111,6 +111,16 @@ ds = tf.data.Dataset.from_tensor_slices((X, y)).batch(B)
 mlp_out["unscaled"] = [float(unscaled_step(xb, yb)) for _ in range(2)
                        for xb, yb in distribute.distribute_dataset(mirrored, ds)]
 
+# a global batch of 1 example: replica 1 gets none and must weigh 0 (no NaN)
+from dlbook.metrics import accuracy
+steps = {}
+for name, strategy in (("one_example_default", default), ("one_example_mirrored", mirrored)):
+    net, optimizer = build(strategy, mlp, sgd, init)
+    step = distribute.TrainStep(strategy, net, optimizer, distribute.per_example_cross_entropy, acc=accuracy)
+    mlp_out[name] = [float(v) for v in step(X[:1], y[:1])]
+    steps[name] = [w.numpy() for w in net.all_weights]
+mlp_out["one_example_weight_diff"] = max_diff(*steps.values())
+
 # BatchNorm CNN: one Adam step on 16 images, 8 per replica
 from dlbook.models import get_model_batchnorm
 
@@ -221,6 +231,9 @@ def _check_mlp_follows_the_one_device_loss_trajectory(out):
         assert out[name + "_weight_diff"] < WEIGHT_ATOL, name
     # without the global-batch scaling the trajectory leaves the one-device one
     assert np.max(np.abs(np.array(out["unscaled"]) - book) / book) > 100 * LOSS_RTOL
+    # a batch of 1 example: the empty replica adds nothing, and no NaN
+    np.testing.assert_allclose(out["one_example_mirrored"], out["one_example_default"], rtol=LOSS_RTOL)
+    assert out["one_example_weight_diff"] < WEIGHT_ATOL
 
 
 def _check_batchnorm_normalizes_per_replica_and_averages_moving_stats(out):

@@ -34,6 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from dlbook.checkpoints import CHECKPOINT_NAME, load_weights, save_weights
+from dlbook import distribute
 from dlbook.data import find_dataset, load_mnist_dataset
 from dlbook.errors import CheckpointError, UsageError
 from dlbook.metrics import accuracy
@@ -56,6 +57,7 @@ def parse_args(argv):
     parser = make_parser(prog="dlbook run 1.10.4",
                          description="The book's MLP on MNIST: fit, test, save model.h5, reload.")
     add_training_args(parser, epochs=20, batch_size=256)
+    distribute.add_strategy_args(parser)
     parser.set_defaults(output_dir="runs/mnist_mlp")
     parser.add_argument("--learning-rate", type=positive_float, default=1e-4, help="Adam learning rate")
     parser.add_argument("--download", action="store_true",
@@ -69,6 +71,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     set_seed(args.seed)
+    strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
 
     # Data
     location = find_dataset("mnist", args.data_dir, download=args.download)
@@ -77,7 +80,9 @@ def main(argv=None):
           f"testing on {len(X_test):,}")
 
     # Model
-    MLP = get_model([None, 784])
+    with distribute.scope(strategy):
+        MLP = get_model([None, 784])
+        train_op = tf.optimizers.Adam(learning_rate=args.learning_rate)
     weights_path = Path(args.output_dir) / "model.h5"
     try:  # fail now rather than after training
         weights_path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +97,7 @@ def main(argv=None):
 
     # Train
     try:
-        history = fit(MLP, train_op=tf.optimizers.Adam(learning_rate=args.learning_rate),
+        history = fit(MLP, train_op=train_op, strategy=None if args.strategy == "default" else strategy,
                       cost=tl.cost.cross_entropy, X_train=X_train, y_train=y_train, acc=acc,
                       batch_size=args.batch_size, n_epoch=args.epochs, X_val=X_val, y_val=y_val,
                       eval_train=True, seed=args.seed, checkpoint_dir=checkpoint_dir,
@@ -105,6 +110,8 @@ def main(argv=None):
 
     # Evaluate
     test(MLP, acc, X_test, y_test, batch_size=None, cost=tl.cost.cross_entropy)
+    if not distribute.is_chief(strategy):  # in a multi-worker job, worker 0 writes the files
+        return 0
     save_weights(MLP, weights_path)  # the book's MLP.save_weights('model.h5')
     print(f"weights saved to {weights_path}")
 
