@@ -6,6 +6,8 @@ the determinism test runs the command in-process through ``dlbook.cli.main``.
 """
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,30 +122,29 @@ def _kill_and_check(directory, mode, process, rng):
         assert k == 0 and saved == [0] and len(leftovers) == 1
 
 
-def test_ctrl_c_during_1_10_4_saves_a_checkpoint_and_resume_continues(tmp_path):
-    command = [sys.executable, "-m", "dlbook", "run", "1.10.4", "--output-dir", str(tmp_path / "out"),
-               "--seed", "0", "--batch-size", "32"]  # 79 steps an epoch on the tiny data
+# 1.10.4 on the tiny data with batches of 32: 79 steps an epoch, so Ctrl-C lands inside an epoch.
+MLP_RUN = ["run", "1.10.4", "--seed", "0", "--batch-size", "32"]
+
+
+@pytest.fixture(scope="module")
+def interrupted_1_10_4(tmp_path_factory):
+    """`dlbook run 1.10.4 --epochs 50` in a child, Ctrl-C'd once training has started.
+
+    Returns (exit code, stdout, stderr, output directory); tests resume from copies of the directory.
+    """
+    out = tmp_path_factory.mktemp("interrupted") / "out"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command + ["--epochs", "50"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env)
+    process = subprocess.Popen([sys.executable, "-m", "dlbook", *MLP_RUN, "--epochs", "50", "--output-dir", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        lines = _read_until(process, "Epoch 1/50")  # training has started: Ctrl-C lands inside epoch 1
+        lines = _read_until(process, "Epoch 1/50")  # the first step finishes, then the checkpoint is saved
         process.send_signal(signal.SIGINT)
         rest, err = process.communicate(timeout=CHILD_TIMEOUT)
     finally:  # never leave 50 epochs of training running after a failure
         if process.poll() is None:
             process.kill()
             process.communicate()
-    output = "".join(lines) + rest
-    assert "Traceback" not in err, err
-    assert process.returncode == 130 and err.strip().splitlines()[-1] == "dlbook: interrupted"
-    assert "Checkpoint saved in" in output and "--resume" in output, output
-    assert "test accuracy" not in output  # it stopped: it did not run on to the end
-
-    resumed = subprocess.run(command + ["--epochs", "1", "--resume"], capture_output=True, text=True, env=env,
-                             timeout=CHILD_TIMEOUT)
-    assert resumed.returncode == 0, resumed.stderr
-    assert "Resumed from" in resumed.stdout and "test accuracy:" in resumed.stdout
+    return process.returncode, "".join(lines) + rest, err, out
 
 
 def _trained_weights(directory):
@@ -152,12 +153,49 @@ def _trained_weights(directory):
     return [w.numpy() for w in model.all_weights]
 
 
-def test_same_seed_same_weights(tmp_path, capsys):
-    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
-        assert dlbook(["run", "1.10.4", "--epochs", "1", "--seed", seed, "--output-dir", str(tmp_path / name)]) == 0
-    capsys.readouterr()
-    a, b, c = (_trained_weights(tmp_path / name) for name in "abc")
-    assert len(a) == 6
+def _assert_same_weights(a, b):
+    assert len(a) == len(b) == 6
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)  # bit-equal, not merely close
+
+
+def test_ctrl_c_during_1_10_4_saves_a_checkpoint_and_resume_continues(interrupted_1_10_4, tmp_path, capsys):
+    code, out, err, directory = interrupted_1_10_4
+    assert "Traceback" not in err, err
+    assert code == 130 and err.strip().splitlines()[-1] == "dlbook: interrupted"
+    assert "Checkpoint saved in" in out and "--resume" in out, out
+    assert "test accuracy" not in out  # it stopped: it did not run on to the end
+
+    shutil.copytree(directory, tmp_path / "out")
+    assert dlbook([*MLP_RUN, "--epochs", "1", "--output-dir", str(tmp_path / "out"), "--resume"]) == 0
+    resumed = capsys.readouterr().out
+    assert re.search(r"Resumed from .*: 0 epoch\(s\) done, \d+ step\(s\) into epoch 1", resumed), resumed
+    assert "test accuracy:" in resumed
+
+
+@pytest.mark.xfail(strict=True, reason="defect (dlbook/utils.py fit): a resume in the middle of an epoch restarts "
+                                      "that epoch's dropout random stream at the resumed step, so the masks of "
+                                      "the remaining steps differ from an uninterrupted run (epoch-boundary "
+                                      "resumes are exact: see the next test)")
+def test_resume_after_ctrl_c_mid_epoch_equals_an_uninterrupted_run(interrupted_1_10_4, tmp_path, capsys):
+    shutil.copytree(interrupted_1_10_4[3], tmp_path / "split")
+    assert dlbook([*MLP_RUN, "--epochs", "1", "--output-dir", str(tmp_path / "split"), "--resume"]) == 0
+    assert dlbook([*MLP_RUN, "--epochs", "1", "--output-dir", str(tmp_path / "straight")]) == 0
+    capsys.readouterr()
+    _assert_same_weights(_trained_weights(tmp_path / "split"), _trained_weights(tmp_path / "straight"))
+
+
+def test_same_seed_same_weights_and_exact_resume_at_an_epoch_boundary(tmp_path, capsys):
+    def run(name, *options):
+        assert dlbook(["run", "1.10.4", "--output-dir", str(tmp_path / name), *options]) == 0
+        return _trained_weights(tmp_path / name)
+
+    a = run("a", "--epochs", "1", "--seed", "0")
+    b = run("b", "--epochs", "1", "--seed", "0")
+    c = run("c", "--epochs", "1", "--seed", "1")
+    _assert_same_weights(a, b)
     assert not all(np.array_equal(x, z) for x, z in zip(a, c))  # and the seed matters
+    # 1 epoch, stop (its checkpoint is in b/checkpoint), --resume to 2 epochs == 2 epochs in one go
+    resumed = run("b", "--epochs", "2", "--seed", "0", "--resume")
+    _assert_same_weights(resumed, run("straight", "--epochs", "2", "--seed", "0"))
+    assert "Resumed from" in capsys.readouterr().out

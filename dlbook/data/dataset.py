@@ -125,8 +125,8 @@ class _Stage:
         self.out_dtypes = self.out_shapes = None  # NumPy stages: set by probing a sample
 
     def seeds(self, seed):
-        """One stateless seed per transform, ``[len(fns), 2]``, from the image's or batch's seed."""
-        return tf.stack([tf.random.experimental.stateless_fold_in(seed, k) for k in range(len(self.fns))])
+        """One stateless seed per transform, from the image's or batch's seed."""
+        return [tf.random.experimental.stateless_fold_in(seed, k) for k in range(len(self.fns))]
 
     def run(self, img, target, seeds):
         for fn, takes_seed, fn_seed in zip(self.fns, self.takes_seed, seeds):
@@ -139,7 +139,7 @@ class _Stage:
         if self.graph:
             img, target = self.run(img, target, seeds)
             return tf.convert_to_tensor(img), tf.convert_to_tensor(target)
-        img, target = self.run(np.asarray(img), np.asarray(target), seeds.numpy())
+        img, target = self.run(np.asarray(img), np.asarray(target), [s.numpy() for s in seeds])
         img, target = np.asarray(img), np.asarray(target)
         self.out_dtypes = (tf.as_dtype(img.dtype), tf.as_dtype(target.dtype))
         self.out_shapes = (img.shape, target.shape)
@@ -148,13 +148,14 @@ class _Stage:
     def __call__(self, img, target, seed):
         seeds = self.seeds(seed)
         if self.graph:
-            return self.run(img, target, tf.unstack(seeds))
+            return self.run(img, target, seeds)
         dtypes = [d.as_numpy_dtype for d in self.out_dtypes]
 
         def run_numpy(img, target, seeds):
             return tuple(np.asarray(v, dtype) for v, dtype in zip(self.run(img, target, seeds), dtypes))
 
-        img, target = tf.numpy_function(run_numpy, [img, target, seeds], self.out_dtypes, stateful=True)
+        img, target = tf.numpy_function(run_numpy, [img, target, tf.stack(seeds)], self.out_dtypes,
+                                        stateful=True)
         img.set_shape(self.out_shapes[0])
         target.set_shape(self.out_shapes[1])
         return img, target
@@ -222,12 +223,12 @@ class Dataloader:
         """One epoch of batches. In-memory datasets keep one ``tf.data`` pipeline over all
         epochs (built once; it prefetches the next epoch's first batches during evaluation)."""
         if self._tensors is None:  # a Python dataset: its order is drawn per epoch in Python
-            iterator = iter(self._finish(self._epoch_dataset(self.epoch)))
+            iterator = iter(self._prefetched(self._epoch_dataset(self.epoch)))
         elif self._iterator_epoch == self.epoch:
             iterator = self._iterator
         else:
             every_epoch = tf.data.Dataset.range(self.epoch, 2**62).flat_map(self._epoch_dataset)
-            iterator = iter(self._finish(every_epoch))
+            iterator = iter(self._prefetched(every_epoch))
         self._iterator_epoch = None  # an epoch left half-way is not continued
         for _ in range(len(self)):
             yield next(iterator)
@@ -274,16 +275,17 @@ class Dataloader:
         return tf.data.Dataset.from_generator(lambda: (self.dataset[i] for i in order),
                                               output_signature=signature)
 
-    def _map(self, dataset, stages, seed, load):
-        """Map ``(i, payload)`` to ``load(payload)`` passed through ``stages``; the i-th element
-        (image or batch) gets the seed fold_in(seed, i). Loading is fused into the first map."""
+    def _map(self, dataset, stages, seed, load, finish=_identity):
+        """Map ``(i, payload)`` to ``finish(stages(load(payload)))``; the i-th element (image or
+        batch) gets the seed fold_in(seed, i). Loading and finishing are fused into the maps."""
         if not stages:
-            return dataset.map(lambda i, payload: load(payload), num_parallel_calls=self.num_parallel_calls)
+            return dataset.map(lambda i, payload: finish(load(payload)),
+                               num_parallel_calls=self.num_parallel_calls)
         for k, stage in enumerate(stages):
             def fn(i, payload, stage=stage, first=k == 0, last=k == len(stages) - 1):
                 element = stage(*(load(payload) if first else payload),
                                 tf.random.experimental.stateless_fold_in(seed, i))
-                return element if last else (i, element)
+                return finish(element) if last else (i, element)
 
             parallel = self.num_parallel_calls if stage.graph else None  # NumPy holds the GIL anyway
             dataset = dataset.map(fn, num_parallel_calls=parallel)
@@ -303,14 +305,16 @@ class Dataloader:
             dataset, load = dataset.batch(self.batch_size, drop_remainder=self.drop_last), _identity
         else:  # no per-image work: slice whole batches out of memory at once
             dataset = source.batch(self.batch_size, drop_remainder=self.drop_last)
-        return self._map(dataset.enumerate(), self._batch_stages, batch_seed, load)
+        return self._map(dataset.enumerate(), self._batch_stages, batch_seed, load, finish=self._cast)
 
-    def _finish(self, dataset):
-        if self.output_types is not None:
-            dataset = dataset.map(lambda x, y: (tf.cast(x, self.output_types[0]),
-                                                tf.cast(y, self.output_types[1])))
+    def _cast(self, batch):
+        if self.output_types is None:
+            return batch
+        return tuple(tf.cast(v, dtype) for v, dtype in zip(batch, self.output_types))
+
+    def _prefetched(self, dataset):
         return dataset.prefetch(self.prefetch) if self.prefetch else dataset
 
     def as_tf_dataset(self, epoch=0):
         """The ``tf.data.Dataset`` of epoch ``epoch`` alone."""
-        return self._finish(self._epoch_dataset(epoch))
+        return self._prefetched(self._epoch_dataset(epoch))

@@ -42,7 +42,8 @@ def random_crop_flip(images, size=CROP, seed=None):
     single = images.shape.rank == 3
     shape = tf.shape(images)
     n = 1 if single else shape[0]
-    height, width = shape[-3], shape[-2]
+    # static sizes when known (fewer ops in the tf.data graph), else dynamic
+    height, width = (images.shape[i] if images.shape[i] is not None else shape[i] for i in (-3, -2))
     draws = tf.random.uniform([n, 3]) if seed is None else tf.random.stateless_uniform([n, 3], seed=seed)
     top = tf.cast(draws[:, 0] * tf.cast(height - size + 1, tf.float32), tf.int32)
     left = tf.cast(draws[:, 1] * tf.cast(width - size + 1, tf.float32), tf.int32)
