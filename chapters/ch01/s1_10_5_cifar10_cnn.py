@@ -18,11 +18,11 @@ the test loss and accuracy, the time and the images/second; a checkpoint is writ
 (``--resume`` continues from it).
 
 Expected: on the tiny CIFAR-format data in data/tiny (used when the real data is absent; 500
-training images, so the defaults become batch 32 and 15 epochs) the test accuracy is well above
-chance (10%), about 70%, in under a minute. On the
-real CIFAR-10 (20,000 of its 50,000 training images, as in ../shared/data):
-``dlbook run 1.10.5 --data-dir ../shared/data --epochs 20`` reaches about 70% test accuracy
-at about 50 s per epoch on 2 CPU cores (see the README's results table).
+training and 200 test images, so the defaults become batch 32 and 15 epochs) the test accuracy
+ends near 78% (chance: 10%) in under a minute. On the real CIFAR-10 (20,000 of its 50,000
+training images, as in ../shared/data), ``dlbook run 1.10.5 --data-dir ../shared/data --epochs 50``
+reaches 70.7% test accuracy (68.1% after 30 epochs, 60.8% after 10), at about 30 s per epoch
+(~800 images/s of training) on 2 CPU cores; the book's learning rate 0.0001 learns slowly.
 """
 # Setup
 import time

@@ -14,9 +14,11 @@ Plain Python functions (the book's NumPy ``_fn_train``) run through ``tf.numpy_f
 image at a time, in one thread (they hold the GIL anyway). Functions marked :func:`in_graph` (or
 ``tf.function`` objects) run inside the ``tf.data`` graph, in parallel, per image
 (``transforms=``) or once per batch (``batch_transforms=``, the fastest). Measured on 2 shared
-cores by ``scripts/bench_pipeline.py``, against the listing's per-image Python loop with tl.prepro
-(~26,000 images/s): the TF augmentation per batch ~5x (~140,000/s), per image ~0.4x; NumPy
-transforms through ``tf.numpy_function`` 0.1-0.25x.
+cores by ``scripts/bench_pipeline.py`` (ranges over runs; the machine's load moves them a lot):
+the TF augmentation per batch gives 65,000-140,000 images/s, per image 10,000-18,000; NumPy
+transforms through ``tf.numpy_function`` 3,000-8,500. Plain per-image Python loops: the
+listing's printed ``_fn_train`` 22,000-100,000 (it does almost no work: a centre-crop view and
+a no-op normalization), with tl.prepro's flags on ~27,000, dlbook's NumPy version ~18,000.
 
 Randomness: a transform with a ``seed`` parameter gets a stateless seed per image or batch (a
 shape-[2] tensor; a NumPy array for NumPy transforms) derived from the loader's ``seed`` and the
