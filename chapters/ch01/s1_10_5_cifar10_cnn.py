@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlbook import distribute
 from dlbook.checkpoints import load_checkpoint, save_checkpoint
 from dlbook.compat import tl
 from dlbook.data import CIFAR10, Dataloader
@@ -65,11 +66,13 @@ def make_loaders(path, batch_size, augment, seed):
     return train_dl, test_dl
 
 
-def make_steps(net, optimizer):
+def make_steps(net, optimizer, strategy=None):
     """The train step (net in train mode) and the eval step (eval mode), one tf.function each,
-    traced once for any batch size (the last partial batch included)."""
+    traced once for any batch size (the last partial batch included). With a ``strategy`` the
+    train step is data-parallel: each replica trains on its share of every batch."""
     train_weights = net.trainable_weights
-    optimizer.build(train_weights)  # its variables exist before tracing: one trace, not two
+    with (strategy or tf.distribute.get_strategy()).scope():
+        optimizer.build(train_weights)  # its variables exist before tracing: one trace, not two
     batch = [tf.TensorSpec([None, 24, 24, 3], tf.float32), tf.TensorSpec([None], tf.int32)]
 
     @tf.function(input_signature=batch)
@@ -86,6 +89,9 @@ def make_steps(net, optimizer):
         _logits = net(X_batch)
         return tl.cost.cross_entropy(_logits, y_batch, name='eval_loss'), accuracy(_logits, y_batch)
 
+    if strategy is not None:
+        train_step = distribute.TrainStep(strategy, net, optimizer, distribute.per_example_cross_entropy,
+                                          acc=accuracy)
     return train_step, eval_step
 
 
@@ -125,6 +131,7 @@ def main(argv=None):
                                      "Unless given, --epochs and --batch-size are 10 and 128 (the book's "
                                      "batch size) on CIFAR-10, 15 and 32 on the tiny subset.")
     add_training_args(parser, epochs=None, batch_size=None)
+    distribute.add_strategy_args(parser)
     parser.add_argument("--learning-rate", type=positive_float, default=0.0001, help="Adam learning rate")
     parser.add_argument("--augment", choices=("tf", "numpy"), default="tf",
                         help="augmentation in TF ops per batch, or the listing's NumPy _fn_train per image")
@@ -132,6 +139,7 @@ def main(argv=None):
                         help="continue from the checkpoint in OUTPUT_DIR/cifar10_cnn")
     args = parser.parse_args(argv)
     set_seed(args.seed)
+    strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
     checkpoint_dir = Path(args.output_dir) / "cifar10_cnn"
 
     # Data
@@ -146,9 +154,10 @@ def main(argv=None):
           f"batch size {args.batch_size}, augmentation in {'NumPy' if args.augment == 'numpy' else 'TF ops'}")
 
     # Model
-    net = get_model_batchnorm([None, 24, 24, 3])
-    optimizer = tf.optimizers.Adam(args.learning_rate)
-    train_step, eval_step = make_steps(net, optimizer)
+    with distribute.scope(strategy):
+        net = get_model_batchnorm([None, 24, 24, 3])
+        optimizer = tf.optimizers.Adam(args.learning_rate)
+    train_step, eval_step = make_steps(net, optimizer, None if args.strategy == "default" else strategy)
     start_epoch = 0
     if args.resume:
         state = load_checkpoint(checkpoint_dir, net, optimizer)
@@ -172,9 +181,10 @@ def main(argv=None):
         train_time = time.time() - start_time
         # Evaluate
         test_loss, test_acc = evaluate(net, eval_step, test_dl)
-        save_checkpoint(checkpoint_dir, net, optimizer, epoch + 1,
-                        extra={"train_loss": train_loss, "train_acc": train_acc,
-                               "test_loss": test_loss, "test_acc": test_acc})
+        if distribute.is_chief(strategy):  # one writer in a multi-worker job
+            save_checkpoint(checkpoint_dir, net, optimizer, epoch + 1,
+                            extra={"train_loss": train_loss, "train_acc": train_acc,
+                                   "test_loss": test_loss, "test_acc": test_acc})
         print(f"   train loss {train_loss:.4f}  train acc {train_acc:.4f}  "
               f"test loss {test_loss:.4f}  test acc {test_acc:.4f}  "
               f"({train_time:.1f} s training, {len(train_dl.dataset) / train_time:,.0f} img/s)", flush=True)
