@@ -25,6 +25,7 @@ reaches 70.7% test accuracy (68.1% after 30 epochs, 60.8% after 10), at about 30
 (~800 images/s of training) on 2 CPU cores; the book's learning rate 0.0001 learns slowly.
 """
 # Setup
+import sys
 import time
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def make_steps(net, optimizer, strategy=None):
 def train_epoch(net, train_step, train_dl, epoch, n_epoch):
     """One pass over ``train_dl``; returns (loss, accuracy) averaged over images."""
     net.train()
-    progbar = tf.keras.utils.Progbar(len(train_dl), stateful_metrics=["loss", "acc"])
+    progbar = tf.keras.utils.Progbar(len(train_dl), stateful_metrics=["loss", "acc"],
+                                     verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line in a log
     print(f"Epoch {epoch + 1}/{n_epoch}")
     loss_sum = correct = seen = 0.0  # weighted by batch size: the last batch may be partial
     for step, (X_batch, y_batch) in enumerate(train_dl):
