@@ -65,13 +65,17 @@ def test_resume_continues_exactly_where_training_stopped(corpus, tmp_path, train
 
 
 def test_non_finite_loss_stops_naming_epoch_and_step(corpus, tmp_path, monkeypatch):
-    real_step, calls = chatbot.train_step, []
+    real_make, calls = chatbot.make_train_step, []
 
-    def step_that_diverges(*args):  # the 5th step (epoch 2, step 2) returns nan
-        calls.append(real_step(*args))
-        return float("nan") if len(calls) == 5 else calls[-1]
+    def make_step_that_diverges(*args):
+        real_step = real_make(*args)
 
-    monkeypatch.setattr(chatbot, "train_step", step_that_diverges)
+        def step(*batch):  # the 5th step (epoch 2, step 2) returns nan
+            calls.append(real_step(*batch))
+            return float("nan") if len(calls) == 5 else calls[-1]
+        return step
+
+    monkeypatch.setattr(chatbot, "make_train_step", make_step_that_diverges)
     with pytest.raises(DlbookError, match=r"the loss became nan at epoch 2, step 2; lower --learning-rate"):
         chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", str(tmp_path),
                       "--sample-every", "0"])

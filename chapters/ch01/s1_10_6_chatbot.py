@@ -118,14 +118,27 @@ def check_resumable(saved, config, directory):
 
 
 # Train
-def train_step(model, optimizer, enc, dec, target, mask):
-    """One Adam step on the masked cross-entropy; returns the loss (a float)."""
-    with tf.GradientTape() as tape:
-        logits = model(inputs=[enc, dec])
-        loss = masked_sequence_loss(logits, target, mask)
-    grads = tape.gradient(loss, model.trainable_weights)
-    optimizer.apply_gradients(zip(grads, model.trainable_weights))
-    return float(loss)
+def make_train_step(model, optimizer, query_len, decoder_seq_length):
+    """One Adam step on the masked cross-entropy, compiled once for any batch size.
+
+    The book trains eagerly; with dlbook's RNN fix (errata: tl-rnn-sequence-length) Seq2seq also
+    trains inside a tf.function, several times faster (scripts/bench_seq2seq_graph.py).
+    """
+    optimizer.build(model.trainable_weights)  # variables exist before tracing: one trace
+    queries = tf.TensorSpec([None, query_len], tf.int32)  # TL's RNN unrolls over a static length
+    replies = tf.TensorSpec([None, decoder_seq_length], tf.int32)
+
+    @tf.function(input_signature=[queries, replies, replies,
+                                  tf.TensorSpec([None, decoder_seq_length], tf.float32)])
+    def train_step(enc, dec, target, mask):
+        with tf.GradientTape() as tape:
+            logits = model(inputs=[enc, dec])
+            loss = masked_sequence_loss(logits, target, mask)
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights))
+        return loss
+
+    return train_step
 
 
 def main(argv=None):
@@ -160,6 +173,8 @@ def main(argv=None):
 
     # Train
     n_steps = math.ceil(len(enc) / args.batch_size)
+    model.train()  # before tracing: the compiled step keeps the mode it was traced in
+    train_step = make_train_step(model, optimizer, enc.shape[1], dec.shape[1])
     for epoch in range(start_epoch, args.epochs):
         model.train()
         # The order depends on (seed, epoch) only, so a resumed run sees the same batches.
@@ -167,7 +182,7 @@ def main(argv=None):
         total_loss, started = 0.0, time.perf_counter()
         for step in range(n_steps):
             batch = order[step * args.batch_size:(step + 1) * args.batch_size]
-            loss = train_step(model, optimizer, enc[batch], dec[batch], target[batch], mask[batch])
+            loss = float(train_step(enc[batch], dec[batch], target[batch], mask[batch]))
             if not math.isfinite(loss):
                 raise DlbookError(f"the loss became {loss} at epoch {epoch + 1}, step {step + 1}; "
                                   f"lower --learning-rate (now {args.learning_rate}) and train again")

@@ -8,7 +8,7 @@
 
 :func:`encode` and :func:`decode_step` run the model's own encoder and decoder layers one step at
 a time; ``dlbook.chat.inference`` builds greedy decoding, top-n sampling and beam search on them.
-Seq2seq runs eagerly only (TensorLayer's RNN builds Python lists from tensors).
+Training compiles with tf.function (dlbook.compat makes TL's RNN graph-friendly); inference runs eagerly.
 """
 from dlbook.compat import tl
 import tensorflow as tf
