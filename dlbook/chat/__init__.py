@@ -5,7 +5,7 @@
 Corpus readers, the tokenizer and the vocabulary do not import TensorFlow; inference does.
 Names are resolved lazily from their modules, listed in ``_EXPORTS``.
 """
-import importlib
+from dlbook.lazy import lazy_exports
 
 _EXPORTS = {
     # corpora
@@ -30,8 +30,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'dlbook.chat' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

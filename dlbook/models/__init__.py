@@ -5,7 +5,7 @@
 Importing this package applies the TensorLayer compatibility fixes (``dlbook.compat``).
 Names are resolved lazily from their modules, listed in ``_EXPORTS``.
 """
-import importlib
+from dlbook.lazy import lazy_exports
 
 import dlbook.compat  # noqa: F401  (TensorLayer fixes first)
 
@@ -22,8 +22,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'dlbook.models' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
