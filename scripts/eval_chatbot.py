@@ -9,7 +9,7 @@ and the cost of one training step of the book's model.
     python scripts/eval_chatbot.py --output-dir runs/chatbot-book -- --epochs 58
     # measure a run that is already trained
     python scripts/eval_chatbot.py --checkpoint runs/chatbot-all
-    # time of one training step and peak memory of the book's model at batch 32 (eager, as it must run)
+    # time of one compiled training step and peak memory of the book's model at batch 32
     python scripts/eval_chatbot.py --bench
 
 Reproduction: among the training pairs whose query (as the encoder sees it) has exactly one reply
