@@ -196,10 +196,12 @@ def setup_from_argv(argv):
 
 
 def strategy_from_args(args):
-    """The strategy for parsed ``--strategy`` / ``--cpu-devices``; prints one line saying so."""
+    """The strategy for parsed ``--strategy`` / ``--cpu-devices``; prints one line saying so
+    (unless it is the default, one-device strategy)."""
     setup(args.strategy, args.cpu_devices)
     strategy = get_strategy(args.strategy)
-    print(describe(strategy, args.strategy))
+    if args.strategy != "default":
+        print(describe(strategy, args.strategy))
     return strategy
 
 

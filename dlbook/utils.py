@@ -77,9 +77,6 @@ def _check_x(network, X, name):
     X = _as_array(X, name)
     if X.ndim == 0 or len(X) == 0:
         raise DataError(f"{name} is empty (shape {X.shape}): give at least one example")
-    if np.issubdtype(X.dtype, np.integer) or X.dtype == np.bool_:
-        raise ShapeError(f"{name} has dtype {X.dtype}, but the model computes in float32: convert it "
-                         f"first, e.g. {name} = {name}.astype(np.float32) / 255 for raw pixel bytes")
     declared = _declared_input_shape(network)
     if declared is not None and (
             len(declared) != X.ndim
@@ -89,7 +86,10 @@ def _check_x(network, X, name):
     network.eval()
     try:
         probe = network(X[:1])
-    except (tf.errors.InvalidArgumentError, ValueError, TypeError) as e:
+    except (tf.errors.OpError, ValueError, TypeError) as e:
+        if np.issubdtype(X.dtype, np.integer) or X.dtype == np.bool_:  # ids are fine for an Embedding
+            raise ShapeError(f"{name} has dtype {X.dtype}, but the model computes in float32: convert it "
+                             f"first, e.g. {name} = {name}.astype(np.float32) / 255 for raw pixel bytes") from None
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ShapeError(f"{name} (shape {X.shape}, dtype {X.dtype}) does not fit the model: "
                          f"{first_line}") from None

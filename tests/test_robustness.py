@@ -378,8 +378,6 @@ def test_chatbot_corpus_without_tabs(tmp_path, capsys):
     assert_one_line_error(err, f"{corpus}:1: expected 'query<TAB>reply', got 'hello there'")
 
 
-@pytest.mark.xfail(strict=True, reason="defect (dlbook/chat/corpus.py): a TSV corpus that is not UTF-8 raises "
-                                      "UnicodeDecodeError with a traceback")
 def test_chatbot_corpus_that_is_not_utf8(tmp_path, capsys):
     corpus = tmp_path / "pairs.tsv"
     corpus.write_bytes("caf\xe9\tbonjour\n".encode("latin-1"))  # Latin-1, not UTF-8

@@ -225,3 +225,17 @@ def test_tensorboard_dir_gets_the_history_as_scalars(tmp_path):
                     scalars[split, value.tag, record.step] = float(tf.make_ndarray(value.tensor))
     assert scalars["train", "loss", 2] == pytest.approx(history["loss"][1], rel=1e-6)
     assert scalars["validation", "acc", 1] == pytest.approx(history["val_acc"][0], rel=1e-6)
+
+
+def test_integer_token_ids_into_an_embedding_model_are_accepted():
+    """Integer X is refused only when the model cannot take it (raw pixel bytes into Dense)."""
+    ni = tl.layers.Input([None, 5], dtype=tf.int32)
+    nn = tl.layers.Embedding(vocabulary_size=20, embedding_size=4)(ni)
+    nn = tl.layers.Flatten()(nn)
+    nn = tl.layers.Dense(n_units=3, in_channels=20)(nn)
+    model = tl.models.Model(inputs=ni, outputs=nn)
+    ids = np.random.default_rng(0).integers(0, 20, (40, 5)).astype(np.int32)
+    labels = (ids[:, 0] % 3).astype(np.int64)
+    history = fit(model, tf.optimizers.Adam(0.01), tl.cost.cross_entropy, ids, labels,
+                  batch_size=16, n_epoch=2, verbose=0)
+    assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))

@@ -87,7 +87,8 @@ def main(argv=None):
     try:  # fail now rather than after training
         weights_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create --output-dir {args.output_dir}: {exc.strerror}") from None
+        raise UsageError(f"cannot create --output-dir {args.output_dir}: {exc.strerror}; "
+                         f"give a directory that can be written") from None
 
     checkpoint_dir = Path(args.output_dir) / "checkpoint"
     stale = checkpoint_dir / CHECKPOINT_NAME

@@ -38,7 +38,7 @@ from dlbook.data import CIFAR10, Dataloader
 from dlbook.data.paths import find_dataset
 from dlbook.data.transforms import (numpy_test_transform, numpy_train_transform, test_transform,
                                     train_transform)
-from dlbook.errors import DlbookError
+from dlbook.errors import DlbookError, UsageError
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
 from dlbook.options import add_training_args, make_parser, positive_float
@@ -143,6 +143,11 @@ def main(argv=None):
     set_seed(args.seed)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
     checkpoint_dir = Path(args.output_dir) / "cifar10_cnn"
+    try:  # fail now rather than after an epoch of training
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --output-dir {args.output_dir}: {exc.strerror}; "
+                         f"give a directory that can be written") from None
 
     # Data
     location = find_dataset("cifar10", args.data_dir)

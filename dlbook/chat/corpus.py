@@ -72,14 +72,18 @@ def read_tsv_pairs(path):
     except FileNotFoundError:
         raise DataError(f"TSV corpus not found: {path}") from None
     with f:
-        for number, line in enumerate(f, 1):
-            line = line.rstrip("\r\n")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
-                raise DataError(f"{path}:{number}: expected 'query<TAB>reply', got {line[:60]!r}")
-            pairs.append((fields[0], fields[1]))
+        try:
+            for number, line in enumerate(f, 1):
+                line = line.rstrip("\r\n")
+                if not line.strip():
+                    continue
+                fields = line.split("\t")
+                if len(fields) != 2 or not fields[0].strip() or not fields[1].strip():
+                    raise DataError(f"{path}:{number}: expected 'query<TAB>reply', got {line[:60]!r}")
+                pairs.append((fields[0], fields[1]))
+        except UnicodeDecodeError:
+            raise DataError(f"TSV corpus {path} is not UTF-8 text: convert it first, e.g. "
+                            f"iconv -f latin1 -t utf-8 {path} > corpus-utf8.tsv") from None
     if not pairs:
         raise DataError(f"TSV corpus {path} has no query<TAB>reply lines")
     return pairs
