@@ -40,6 +40,8 @@ from dlbook.errors import DataError, DlbookError, ShapeError, UsageError
 
 BEST_WEIGHTS_NAME = "best.h5"
 _INDEX_SPEC = tf.TensorSpec([None], tf.int32)
+_CHUNK_SPEC = tf.TensorSpec([None, None], tf.int32)
+_STEPS_PER_CALL = 8  # train steps run in one compiled call (progress, Ctrl-C and NaN checks between)
 
 
 def set_seed(seed, deterministic=True):
@@ -136,7 +138,11 @@ def _metric(acc, logits, labels):
 
 
 def _make_train_step(network, optimizer, cost, acc, x_spec, y_spec, strategy=None):
-    """A new compiled train step (its random ops start from the current TF seed)."""
+    """A new compiled train function (its random ops start from the current TF seed).
+
+    It takes a chunk of index batches ``idxs`` [k, batch] and runs the k steps in one call (a
+    loop in the graph: less Python per step), returning their (loss, metric) as a [k, 2] array.
+    """
     if strategy is not None:  # data-parallel: each replica trains on its share of the batch
         step = distribute.TrainStep(strategy, network, optimizer, distribute.from_batch_mean(cost),
                                     acc=lambda logits, labels: _metric(acc, logits, labels))
@@ -145,19 +151,28 @@ def _make_train_step(network, optimizer, cost, acc, x_spec, y_spec, strategy=Non
         def distributed_train_step(X, y, idx):
             return step(tf.gather(X, idx), tf.gather(y, idx))
 
-        return distributed_train_step
+        def distributed_train_steps(X, y, idxs):  # one compiled step per batch
+            return np.array([[float(v) for v in distributed_train_step(X, y, idx)] for idx in idxs])
+
+        return distributed_train_steps
     weights = network.trainable_weights
 
-    @tf.function(input_signature=[x_spec, y_spec, _INDEX_SPEC])
     def train_step(X, y, idx):
         inputs, labels = tf.gather(X, idx), tf.gather(y, idx)
         with tf.GradientTape() as tape:
             logits = network(inputs)
             loss = cost(logits, labels)
         optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-        return loss, _metric(acc, logits, labels)
+        return tf.stack([tf.cast(loss, tf.float32), _metric(acc, logits, labels)])
 
-    return train_step
+    @tf.function(input_signature=[x_spec, y_spec, _CHUNK_SPEC])
+    def train_steps(X, y, idxs):
+        results = tf.TensorArray(tf.float32, size=tf.shape(idxs)[0])
+        for i in tf.range(tf.shape(idxs)[0]):
+            results = results.write(i, train_step(X, y, idxs[i]))
+        return results.stack()
+
+    return train_steps
 
 
 # Ops whose random stream lives in the kernel (seeded when traced, not resettable per epoch).
@@ -167,9 +182,13 @@ _STATEFUL_RANDOM_OPS = {"RandomUniform", "RandomUniformInt", "RandomStandardNorm
 
 
 def _draws_random_numbers(step):
-    """True when the traced ``step`` contains stateful random ops (e.g. TL's Dropout)."""
-    graph = step.get_concrete_function().graph
-    return any(op.type in _STATEFUL_RANDOM_OPS for op in graph.get_operations())
+    """True when the traced ``step`` (loop bodies included) has stateful random ops (e.g. Dropout)."""
+    if not hasattr(step, "get_concrete_function"):
+        return True  # not inspectable (the distributed path): assume it does
+    graph_def = step.get_concrete_function().graph.as_graph_def()
+    ops = {node.op for node in graph_def.node}
+    ops.update(node.op for function in graph_def.library.function for node in function.node_def)
+    return bool(ops & _STATEFUL_RANDOM_OPS)
 
 
 def _cached(network, key, build):
@@ -201,10 +220,20 @@ def _predict_step(network, x_spec):
     return _cached(network, ("predict", x_spec), build)
 
 
-def _batches(order, batch_size, first=0):
-    """Index batches over ``order``, the last one partial; skips the first ``first`` batches."""
-    # errata: fit-partial-batch
-    for start in range(first * batch_size, len(order), batch_size):
+def _chunks(order, batch_size, first=0):
+    """(first step, [k, batch] indices): up to _STEPS_PER_CALL full batches, the last batch alone."""
+    n_full = len(order) // batch_size
+    for start in range(first, n_full, _STEPS_PER_CALL):
+        stop = min(start + _STEPS_PER_CALL, n_full)
+        yield start, tf.constant(order[start * batch_size:stop * batch_size].reshape(stop - start, batch_size),
+                                 tf.int32)
+    if len(order) % batch_size and first <= n_full:  # errata: fit-partial-batch
+        yield n_full, tf.constant(order[n_full * batch_size:][np.newaxis], tf.int32)
+
+
+def _batches(order, batch_size):
+    """Index batches over ``order``, the last one partial (errata: fit-partial-batch)."""
+    for start in range(0, len(order), batch_size):
         yield tf.constant(order[start:start + batch_size], tf.int32)
 
 
@@ -245,7 +274,7 @@ def _deferred_interrupt(enabled):
         if pressed:
             raise KeyboardInterrupt
         pressed.append(True)
-        print("\nInterrupted: saving a checkpoint after this step (Ctrl-C again to stop at once)",
+        print("\nInterrupted: saving a checkpoint after the steps under way (Ctrl-C again to stop at once)",
               flush=True)
 
     previous = signal.signal(signal.SIGINT, handler)
@@ -340,8 +369,9 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
       early_stopping: patience in epochs on the validation loss; the best epoch's weights are
         restored at the end. Needs X_val/y_val.
       checkpoint_dir: save ``checkpoint.h5`` there after every epoch and resume from it when present
-        (and ``best.h5`` with early stopping). Ctrl-C saves a checkpoint after the current step
-        and re-raises KeyboardInterrupt; running the same call again resumes.
+        (and ``best.h5`` with early stopping). Ctrl-C saves a checkpoint once the compiled call under
+        way ends (at most 8 steps: they run in one call) and re-raises KeyboardInterrupt; running
+        the same call again resumes.
       verbose: 0 silent, 1 progress bar (one line per epoch when not on a terminal), 2 one line
         per epoch.
 
@@ -430,19 +460,21 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
             loss_sum, acc_sum, seen = ((partial["loss_sum"], partial["acc_sum"], partial["seen"])
                                        if first and partial else (0.0, 0.0, 0))
             order = _epoch_order(n_train, epoch, shuffle, seed)
-            for step, idx in enumerate(_batches(order, batch_size, first), start=first):
-                loss, batch_acc = train_step(*train_data, idx)
-                loss = float(loss)
-                if not math.isfinite(loss):
-                    kept = (f" The checkpoint in {checkpoint_dir} was left as it was."
-                            if checkpoint_dir else "")
-                    raise DlbookError(
-                        f"the loss became {loss} at epoch {epoch + 1}, step {step + 1} of {n_steps}: "
-                        f"training diverged (lower the learning rate, or check the data for NaN/inf)."
-                        + kept)
-                loss_sum += loss * len(idx)
-                acc_sum += float(batch_acc) * len(idx)
-                seen += len(idx)
+            for chunk_start, idxs in _chunks(order, batch_size, first):
+                results = np.asarray(train_step(*train_data, idxs))  # [k, 2]: loss, metric per step
+                size = int(idxs.shape[1])
+                for offset, (loss, batch_acc) in enumerate(results.tolist()):
+                    if not math.isfinite(loss):
+                        kept = (f" The checkpoint in {checkpoint_dir} was left as it was."
+                                if checkpoint_dir else "")
+                        raise DlbookError(
+                            f"the loss became {loss} at epoch {epoch + 1}, step {chunk_start + offset + 1} "
+                            f"of {n_steps}: training diverged (lower the learning rate, or check the data "
+                            f"for NaN/inf)." + kept)
+                    loss_sum += loss * size
+                    acc_sum += batch_acc * size
+                    seen += size
+                step = chunk_start + len(results) - 1
                 if live:
                     progbar.update(step + 1, [("loss", loss_sum / seen)]
                                    + ([("acc", acc_sum / seen)] if acc else []), finalize=False)

@@ -182,7 +182,13 @@ def main(argv=None):
         total_loss, started = 0.0, time.perf_counter()
         for step in range(n_steps):
             batch = order[step * args.batch_size:(step + 1) * args.batch_size]
-            loss = float(train_step(enc[batch], dec[batch], target[batch], mask[batch]))
+            try:
+                loss = float(train_step(enc[batch], dec[batch], target[batch], mask[batch]))
+            except KeyboardInterrupt:  # the checkpoint of the last finished epoch stays as it was
+                done = f"the checkpoint after epoch {epoch} is in {out}" if epoch else "no checkpoint yet"
+                print(f"\nInterrupted in epoch {epoch + 1} ({done}); continue with: "
+                      f"dlbook run 1.10.6 --resume --output-dir {out} (and the same options)", flush=True)
+                raise
             if not math.isfinite(loss):
                 raise DlbookError(f"the loss became {loss} at epoch {epoch + 1}, step {step + 1}; "
                                   f"lower --learning-rate (now {args.learning_rate}) and train again")
