@@ -263,7 +263,7 @@ def _epoch_order(n, epoch, shuffle, seed):
 
 
 @contextlib.contextmanager
-def _deferred_interrupt(enabled):
+def deferred_interrupt(enabled):
     """Turn the first Ctrl-C into a flag checked between steps; a second one interrupts at once."""
     pressed = []
     if not enabled or threading.current_thread() is not threading.main_thread():
@@ -433,7 +433,7 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
 
     train_step, retrace_each_epoch = None, False
     end_epoch = start_epoch if stopper is not None and stopper.stopped else n_epoch
-    with _deferred_interrupt(checkpoint_dir is not None) as interrupted:
+    with deferred_interrupt(checkpoint_dir is not None) as interrupted:
         for epoch in range(start_epoch, end_epoch):
             started = time.perf_counter()
             if seed is not None:

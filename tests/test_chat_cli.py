@@ -64,6 +64,35 @@ def test_resume_continues_exactly_where_training_stopped(corpus, tmp_path, train
                       "--resume"])
 
 
+def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(corpus, tmp_path, trained, capsys, monkeypatch):
+    import signal
+
+    real_make, calls = chatbot.make_train_step, []
+
+    def make_step_pressing_ctrl_c(*args):
+        real_step = real_make(*args)
+
+        def step(*batch):  # 3 steps an epoch: call 5 is epoch 2, step 2
+            calls.append(1)
+            if len(calls) == 5:
+                signal.raise_signal(signal.SIGINT)
+            return real_step(*batch)
+        return step
+
+    out = str(tmp_path)
+    monkeypatch.setattr(chatbot, "make_train_step", make_step_pressing_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", out, "--sample-every", "0"])
+    assert "checkpoint saved in" in capsys.readouterr().out
+    monkeypatch.setattr(chatbot, "make_train_step", real_make)
+    chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", out, "--sample-every", "0",
+                  "--resume"])
+    assert "step 2 of epoch 2" in capsys.readouterr().out
+    resumed = json.load(open(f"{out}/config.json"))["losses"]
+    straight = json.load(open(f"{trained[0]}/config.json"))["losses"][:3]
+    np.testing.assert_allclose(resumed, straight, rtol=1e-4)  # float32 round-off only
+
+
 def test_non_finite_loss_stops_naming_epoch_and_step(corpus, tmp_path, monkeypatch):
     real_make, calls = chatbot.make_train_step, []
 

@@ -136,3 +136,44 @@ def test_resume_continues_bit_exactly(tmp_path, capsys):
     for name in weights_a:
         np.testing.assert_array_equal(weights_a[name], weights_b[name], err_msg=name)
     assert metrics_a == metrics_b
+
+
+def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in epoch 2's first step: a checkpoint at (epoch 1, step 1); --resume then reaches
+    the weights of an uninterrupted 2-epoch run bit for bit."""
+    import signal
+
+    rng = np.random.default_rng(0)
+    directory = tmp_path / "data" / "cifar10" / "cifar-10-batches-py"
+    for name, n in (("data_batch_1", 40), ("test_batch", 8)):
+        write_cifar10_pickle(directory / name, {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                                                "labels": [int(v) for v in rng.integers(0, 10, n)]})
+    common = ["--data-dir", str(tmp_path / "data"), "--batch-size", "16", "--seed", "1", "--epochs", "2"]
+    assert chapter.main(common + ["--output-dir", str(tmp_path / "a")]) == 0
+
+    real_make_steps, calls = chapter.make_steps, []
+
+    def make_steps_pressing_ctrl_c(*args, **kwargs):
+        train_step, eval_step = real_make_steps(*args, **kwargs)
+
+        def step(X_batch, y_batch):  # 3 steps an epoch: call 4 is epoch 2, step 1
+            calls.append(1)
+            if len(calls) == 4:
+                signal.raise_signal(signal.SIGINT)
+            return train_step(X_batch, y_batch)
+        return step, eval_step
+
+    monkeypatch.setattr(chapter, "make_steps", make_steps_pressing_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        chapter.main(common + ["--output-dir", str(tmp_path / "b")])
+    out = capsys.readouterr().out
+    assert "Checkpoint saved in" in out and "(epoch 2, step 1)" in out and "--resume" in out
+    monkeypatch.setattr(chapter, "make_steps", real_make_steps)
+    assert chapter.main(common + ["--resume", "--output-dir", str(tmp_path / "b")]) == 0
+    assert "step 1 of epoch 2" in capsys.readouterr().out
+    (epoch_a, metrics_a, weights_a), (epoch_b, metrics_b, weights_b) = (
+        _checkpoint(tmp_path / run) for run in ("a", "b"))
+    assert epoch_a == epoch_b == 2 and len(weights_a) == 16
+    for name in weights_a:
+        np.testing.assert_array_equal(weights_a[name], weights_b[name], err_msg=name)
+    assert metrics_a == metrics_b

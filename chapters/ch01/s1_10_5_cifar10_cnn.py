@@ -25,6 +25,7 @@ reaches 70.7% test accuracy (68.1% after 30 epochs, 60.8% after 10), at about 30
 (~800 images/s of training) on 2 CPU cores; the book's learning rate 0.0001 learns slowly.
 """
 # Setup
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -42,7 +43,7 @@ from dlbook.errors import DlbookError, UsageError
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
 from dlbook.options import add_training_args, make_parser, positive_float
-from dlbook.utils import set_seed
+from dlbook.utils import deferred_interrupt, set_seed
 import tensorflow as tf
 
 # The listing's _fn_train / _fn_test, doing what their comments say (errata: crop-random,
@@ -96,14 +97,20 @@ def make_steps(net, optimizer, strategy=None):
     return train_step, eval_step
 
 
-def train_epoch(net, train_step, train_dl, epoch, n_epoch):
-    """One pass over ``train_dl``; returns (loss, accuracy) averaged over images."""
+def train_epoch(net, train_step, train_dl, epoch, n_epoch, partial=None, interrupted=()):
+    """One pass over ``train_dl``; returns the sums {"step", "loss_sum", "correct", "seen"}.
+
+    ``partial`` (such sums from a checkpoint) continues an epoch stopped after ``partial["step"]``
+    steps: its batches are drawn again (the same order and crops) but not trained on. When Ctrl-C
+    sets ``interrupted``, the epoch stops after the step under way (``step`` < len(train_dl)).
+    """
     net.train()
     progbar = tf.keras.utils.Progbar(len(train_dl), stateful_metrics=["loss", "acc"],
                                      verbose=1 if sys.stdout.isatty() else 2)  # a bar on a terminal, a line in a log
     print(f"Epoch {epoch + 1}/{n_epoch}")
-    loss_sum = correct = seen = 0.0  # weighted by batch size: the last batch may be partial
-    for step, (X_batch, y_batch) in enumerate(train_dl):
+    # weighted by batch size: the last batch may be partial
+    sums = dict(partial or {"step": 0, "loss_sum": 0.0, "correct": 0.0, "seen": 0})
+    for step, (X_batch, y_batch) in itertools.islice(enumerate(train_dl), sums["step"], None):
         _loss, _acc = train_step(X_batch, y_batch)
         _loss = float(_loss)
         if not np.isfinite(_loss):
@@ -111,9 +118,13 @@ def train_epoch(net, train_step, train_dl, epoch, n_epoch):
                               f"training diverged; lower --learning-rate (the checkpoint of the "
                               f"previous epoch is kept)")
         n = int(y_batch.shape[0])
-        loss_sum, correct, seen = loss_sum + _loss * n, correct + float(_acc) * n, seen + n
-        progbar.update(step + 1, [("loss", loss_sum / seen), ("acc", correct / seen)])
-    return loss_sum / seen, correct / seen
+        sums.update(step=step + 1, loss_sum=sums["loss_sum"] + _loss * n,
+                    correct=sums["correct"] + float(_acc) * n, seen=sums["seen"] + n)
+        progbar.update(step + 1, [("loss", sums["loss_sum"] / sums["seen"]),
+                                  ("acc", sums["correct"] / sums["seen"])])
+        if interrupted:
+            break
+    return sums
 
 
 def evaluate(net, eval_step, test_dl):
@@ -165,36 +176,43 @@ def main(argv=None):
         net = get_model_batchnorm([None, 24, 24, 3])
         optimizer = tf.optimizers.Adam(args.learning_rate)
     train_step, eval_step = make_steps(net, optimizer, None if args.strategy == "default" else strategy)
-    start_epoch = 0
+    start_epoch, partial = 0, None
     if args.resume:
         state = load_checkpoint(checkpoint_dir, net, optimizer)
         if state is None:
             print(f"No checkpoint in {checkpoint_dir}: starting from scratch")
         else:
-            start_epoch = state["epoch"]
-            print(f"Resumed from {state['path']} after epoch {start_epoch}")
+            start_epoch, partial = state["epoch"], state["extra"].get("partial")
+            print(f"Resumed from {state['path']} after epoch {start_epoch}"
+                  + (f", step {partial['step']} of epoch {start_epoch + 1}" if partial else ""))
     train_dl.epoch = start_epoch  # the shuffling and augmentation an uninterrupted run would draw
+    resume_hint = f"continue with: dlbook run 1.10.5 --resume --output-dir {args.output_dir} (same options)"
 
     # Train
-    for epoch in range(start_epoch, args.epochs):
-        start_time = time.time()
-        try:
-            train_loss, train_acc = train_epoch(net, train_step, train_dl, epoch, args.epochs)
-        except KeyboardInterrupt:
-            done = (f"the checkpoint after epoch {epoch} is in {checkpoint_dir}" if epoch
-                    else "no checkpoint yet")
-            print(f"\nInterrupted in epoch {epoch + 1} ({done}); continue with --resume")
-            raise
-        train_time = time.time() - start_time
-        # Evaluate
-        test_loss, test_acc = evaluate(net, eval_step, test_dl)
-        if distribute.is_chief(strategy):  # one writer in a multi-worker job
-            save_checkpoint(checkpoint_dir, net, optimizer, epoch + 1,
-                            extra={"train_loss": train_loss, "train_acc": train_acc,
-                                   "test_loss": test_loss, "test_acc": test_acc})
-        print(f"   train loss {train_loss:.4f}  train acc {train_acc:.4f}  "
-              f"test loss {test_loss:.4f}  test acc {test_acc:.4f}  "
-              f"({train_time:.1f} s training, {len(train_dl.dataset) / train_time:,.0f} img/s)", flush=True)
+    with deferred_interrupt(distribute.is_chief(strategy)) as interrupted:
+        for epoch in range(start_epoch, args.epochs):
+            start_time = time.time()
+            sums = train_epoch(net, train_step, train_dl, epoch, args.epochs, partial, interrupted)
+            partial = None
+            if sums["step"] < len(train_dl):  # Ctrl-C inside the epoch: save where it stopped
+                save_checkpoint(checkpoint_dir, net, optimizer, epoch, step=sums["step"], extra={"partial": sums})
+                print(f"Checkpoint saved in {checkpoint_dir} (epoch {epoch + 1}, step {sums['step']}); "
+                      + resume_hint, flush=True)
+                raise KeyboardInterrupt
+            train_loss, train_acc = sums["loss_sum"] / sums["seen"], sums["correct"] / sums["seen"]
+            train_time = time.time() - start_time
+            # Evaluate
+            test_loss, test_acc = evaluate(net, eval_step, test_dl)
+            if distribute.is_chief(strategy):  # one writer in a multi-worker job
+                save_checkpoint(checkpoint_dir, net, optimizer, epoch + 1,
+                                extra={"train_loss": train_loss, "train_acc": train_acc,
+                                       "test_loss": test_loss, "test_acc": test_acc})
+            print(f"   train loss {train_loss:.4f}  train acc {train_acc:.4f}  "
+                  f"test loss {test_loss:.4f}  test acc {test_acc:.4f}  "
+                  f"({train_time:.1f} s training, {len(train_dl.dataset) / train_time:,.0f} img/s)", flush=True)
+            if interrupted:  # pressed during the last step or the evaluation
+                print(f"Checkpoint saved in {checkpoint_dir} (epoch {epoch + 1} done); " + resume_hint, flush=True)
+                raise KeyboardInterrupt
     if start_epoch >= args.epochs:
         test_loss, test_acc = evaluate(net, eval_step, test_dl)
         print(f"Already trained {start_epoch} epochs: test loss {test_loss:.4f}  test acc {test_acc:.4f}")

@@ -39,7 +39,7 @@ from dlbook.checkpoints import load_checkpoint, save_checkpoint, save_weights
 from dlbook.errors import CheckpointError, DlbookError, UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
 from dlbook.options import add_training_args, make_parser, positive_float, positive_int
-from dlbook.utils import set_seed
+from dlbook.utils import deferred_interrupt, set_seed
 
 SEED_QUERIES = ["happy birthday have a nice day", "hi how are you"]
 DEFAULT_CATEGORIES = "greetings,conversations"
@@ -159,7 +159,7 @@ def main(argv=None):
     model = get_seq2seq_model(vocabulary_size=len(vocab), decoder_seq_length=args.decoder_seq_length,
                               n_layer=args.n_layer, n_units=args.n_units, embedding_size=args.embedding_size)
     optimizer = tf.optimizers.Adam(learning_rate=args.learning_rate)
-    start_epoch = 0
+    start_epoch, partial = 0, None
     if args.resume:
         saved = read_config(out)
         check_resumable(saved, config, out)
@@ -167,7 +167,9 @@ def main(argv=None):
         if state is None:
             raise CheckpointError(f"--resume: no checkpoint.h5 in {out}; train without --resume first")
         start_epoch, config["losses"] = state["epoch"], state["extra"]["losses"]
-        print(f"resuming from {state['path']} after epoch {start_epoch}")
+        partial = state["extra"].get("partial")  # {"step", "total_loss"} of an interrupted epoch
+        print(f"resuming from {state['path']} after epoch {start_epoch}"
+              + (f", step {partial['step']} of epoch {start_epoch + 1}" if partial else ""))
     save_run_files(out, config, vocab)
     bot = Chatbot(model, vocab, args.query_len, args.decoder_seq_length)
 
@@ -175,38 +177,44 @@ def main(argv=None):
     n_steps = math.ceil(len(enc) / args.batch_size)
     model.train()  # before tracing: the compiled step keeps the mode it was traced in
     train_step = make_train_step(model, optimizer, enc.shape[1], dec.shape[1])
-    for epoch in range(start_epoch, args.epochs):
-        model.train()
-        # The order depends on (seed, epoch) only, so a resumed run sees the same batches.
-        order = np.random.default_rng([args.seed, epoch]).permutation(len(enc))
-        total_loss, started = 0.0, time.perf_counter()
-        for step in range(n_steps):
-            batch = order[step * args.batch_size:(step + 1) * args.batch_size]
-            try:
+    with deferred_interrupt(True) as interrupted:
+        for epoch in range(start_epoch, args.epochs):
+            model.train()
+            # The order depends on (seed, epoch) only, so a resumed run sees the same batches.
+            order = np.random.default_rng([args.seed, epoch]).permutation(len(enc))
+            first, total_loss = (partial["step"], partial["total_loss"]) if partial else (0, 0.0)
+            partial, started = None, time.perf_counter()
+            for step in range(first, n_steps):
+                batch = order[step * args.batch_size:(step + 1) * args.batch_size]
                 loss = float(train_step(enc[batch], dec[batch], target[batch], mask[batch]))
-            except KeyboardInterrupt:  # the checkpoint of the last finished epoch stays as it was
-                done = f"the checkpoint after epoch {epoch} is in {out}" if epoch else "no checkpoint yet"
-                print(f"\nInterrupted in epoch {epoch + 1} ({done}); continue with: "
-                      f"dlbook run 1.10.6 --resume --output-dir {out} (and the same options)", flush=True)
-                raise
-            if not math.isfinite(loss):
-                raise DlbookError(f"the loss became {loss} at epoch {epoch + 1}, step {step + 1}; "
-                                  f"lower --learning-rate (now {args.learning_rate}) and train again")
-            total_loss += loss
-        config["losses"].append(total_loss / n_steps)
-        print(f"Epoch [{epoch + 1}/{args.epochs}]: loss {total_loss / n_steps:.4f} "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)
+                if not math.isfinite(loss):
+                    raise DlbookError(f"the loss became {loss} at epoch {epoch + 1}, step {step + 1}; "
+                                      f"lower --learning-rate (now {args.learning_rate}) and train again")
+                total_loss += loss
+                if interrupted and step + 1 < n_steps:  # Ctrl-C: save where the epoch stopped
+                    save_checkpoint(out, model, optimizer, epoch, step=step + 1, extra={
+                        "losses": config["losses"], "partial": {"step": step + 1, "total_loss": total_loss}})
+                    print(f"checkpoint saved in {out} (epoch {epoch + 1}, step {step + 1}); continue with: "
+                          f"dlbook run 1.10.6 --resume --output-dir {out} (and the same options)", flush=True)
+                    raise KeyboardInterrupt
+            config["losses"].append(total_loss / n_steps)
+            print(f"Epoch [{epoch + 1}/{args.epochs}]: loss {total_loss / n_steps:.4f} "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
 
-        # Evaluate: the book prints top-n sampled replies to its seed queries every epoch.
-        if args.sample_every and (epoch + 1) % args.sample_every == 0:
-            rng = np.random.default_rng([args.seed, epoch])
-            for query in SEED_QUERIES:
-                print("Query >", query)
-                for words, _ in bot.reply(query, mode="sample", n_replies=3, top_n=args.top_n, rng=rng):
-                    print(">", " ".join(words))
-        save_weights(model, os.path.join(out, WEIGHTS_NAME))  # errata: chat-save-weights
-        save_checkpoint(out, model, optimizer, epoch + 1, extra={"losses": config["losses"]})
-        save_run_files(out, config, vocab)
+            # Evaluate: the book prints top-n sampled replies to its seed queries every epoch.
+            if args.sample_every and (epoch + 1) % args.sample_every == 0:
+                rng = np.random.default_rng([args.seed, epoch])
+                for query in SEED_QUERIES:
+                    print("Query >", query)
+                    for words, _ in bot.reply(query, mode="sample", n_replies=3, top_n=args.top_n, rng=rng):
+                        print(">", " ".join(words))
+            save_weights(model, os.path.join(out, WEIGHTS_NAME))  # errata: chat-save-weights
+            save_checkpoint(out, model, optimizer, epoch + 1, extra={"losses": config["losses"]})
+            save_run_files(out, config, vocab)
+            if interrupted:  # pressed during the epoch's last step or its samples
+                print(f"checkpoint saved in {out} (epoch {epoch + 1} done); continue with: "
+                      f"dlbook run 1.10.6 --resume --output-dir {out} (and the same options)", flush=True)
+                raise KeyboardInterrupt
     print(f"saved {WEIGHTS_NAME}, checkpoint.h5, {CONFIG_NAME}, {VOCAB_NAME} in {out}; "
           f"talk to it: dlbook chat --checkpoint {out}")
     return 0
