@@ -28,21 +28,12 @@ import numpy as np
 from dlbook.compat import tl
 from dlbook.data import Dataloader
 from dlbook.data.dataset import ArrayDataset
-from dlbook.data.transforms import numpy_train_transform, train_transform
+from dlbook.data.transforms import book_fn_train as _fn_train, numpy_train_transform, train_transform
 from dlbook.models import get_model_batchnorm
 from dlbook.utils import set_seed
 import tensorflow as tf
 
 BATCH = 128
-
-
-def _fn_train(img, target):
-    """The listing's _fn_train exactly as printed (a central crop, no standardization: see errata)."""
-    img = tl.prepro.crop(img, 24, 24, False)
-    img = tl.prepro.flip_axis(img, is_random=True)
-    img = tl.prepro.samplewise_norm(img)
-    target = np.reshape(target, ())
-    return img, target
 
 
 def _fn_train_flags_on(img, target):

@@ -226,12 +226,7 @@ def test_numpy_transform_runs_through_numpy_function_repeatably():
 
 def test_book_listing_fn_train_runs_unchanged():
     """The listing's _fn_train, with its tl.prepro calls exactly as printed, through the Dataloader."""
-    def _fn_train(img, target):
-        img = tl.prepro.crop(img, 24, 24, False)
-        img = tl.prepro.flip_axis(img, is_random=True)
-        img = tl.prepro.samplewise_norm(img)
-        target = np.reshape(target, ())
-        return img, target
+    from dlbook.data.transforms import book_fn_train as _fn_train
 
     data = _index_dataset(5)
     loader = Dataloader(data, transforms=[_fn_train], shuffle=True, batch_size=5,

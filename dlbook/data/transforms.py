@@ -17,10 +17,13 @@ The book's printed calls do something else (see docs/errata.md, section 1.10.5):
 ``tl.prepro.crop(img, 24, 24, False)`` is a central crop, and ``tl.prepro.samplewise_norm(img)``
 with default arguments returns the image unchanged. ``numpy_train_transform`` /
 ``numpy_test_transform`` are the corrected NumPy versions (the oracle of the tests, and what
-``--augment numpy`` runs).
+``--augment numpy`` runs). :func:`book_fn_train` is the listing exactly as printed, kept to run
+and measure it.
 """
 import numpy as np
 import tensorflow as tf
+
+from dlbook.compat import tl
 
 CROP = 24  # the book trains and tests on 24x24 crops of the 32x32 CIFAR-10 images
 
@@ -113,3 +116,12 @@ def numpy_test_transform(img, target):
     top, left = (img.shape[0] - CROP) // 2, (img.shape[1] - CROP) // 2
     img = img[top:top + CROP, left:left + CROP]
     return numpy_standardize(img), np.reshape(target, ())
+
+
+def book_fn_train(img, target):
+    """The listing's ``_fn_train`` exactly as printed (a central crop, no standardization: see errata)."""
+    img = tl.prepro.crop(img, 24, 24, False)  # errata: crop-random
+    img = tl.prepro.flip_axis(img, is_random=True)
+    img = tl.prepro.samplewise_norm(img)  # errata: samplewise-norm
+    target = np.reshape(target, ())
+    return img, target
