@@ -1,27 +1,37 @@
-"""Metrics with the book's calling convention ``metric(logits, y)``.
+"""The accuracy metric of 1.10.4, with the book's calling convention ``metric(logits, y)``.
 
-The book's accuracy is written in NumPy::
+The book prints ``acc`` in TensorFlow ops::
 
     def acc(_logits, y_batch):
-        return np.mean(np.equal(np.argmax(_logits, 1), y_batch))
+        return tf.reduce_mean(
+            tf.cast(
+                tf.equal(
+                    tf.argmax(_logits, 1),
+                    tf.convert_to_tensor(y_batch, tf.int64)),
+                tf.float32),
+            name='accuracy'
+        )
 
-NumPy cannot run on the symbolic tensors inside a ``tf.function`` (the compiled train step of
-``tl.utils.fit`` and ``dlbook.utils.fit``), so :func:`accuracy` computes the same number with
-TensorFlow ops when given tensors, and with NumPy when given arrays.
+:func:`accuracy` is that function with one line changed: the labels are cast to int64
+(``tf.cast``) instead of converted (errata: acc-int64-labels). ``tf.convert_to_tensor(y, tf.int64)``
+accepts NumPy labels but refuses a tensor of another dtype, and inside a compiled train step
+(``dlbook.utils.fit``, ``dlbook.distribute``) the labels are tensors, int32 for MNIST.
 """
-import numpy as np
 import tensorflow as tf
 
 
-def accuracy(logits, y):
-    """Fraction of rows whose arg-max over the last axis equals the integer label in ``y``.
+def accuracy(_logits, y_batch):
+    """Fraction of rows whose arg-max over axis 1 equals the integer label in ``y_batch``.
 
-    With NumPy inputs returns a Python float (the book's ``acc`` exactly, ties resolved to the
-    first maximum as ``np.argmax`` does); with tensors, a float32 scalar tensor, usable inside
-    ``tf.function``. Example: logits [[0.1, 0.9], [2.0, -1.0]], labels [1, 1] -> 0.5.
+    The book's ``acc`` (1.10.4): NumPy arrays or tensors of any integer dtype in, a float32
+    scalar tensor named ``accuracy`` out; usable inside ``tf.function``.
+    Example: logits [[0.1, 0.9], [2.0, -1.0]], labels [1, 1] -> 0.5.
     """
-    if not (tf.is_tensor(logits) or tf.is_tensor(y)):
-        return float(np.mean(np.equal(np.argmax(logits, -1), y)))
-    predicted = tf.argmax(logits, axis=-1)
-    labels = tf.cast(tf.convert_to_tensor(y), predicted.dtype)
-    return tf.reduce_mean(tf.cast(tf.equal(predicted, labels), tf.float32))
+    return tf.reduce_mean(
+        tf.cast(
+            tf.equal(
+                tf.argmax(_logits, 1),
+                tf.cast(y_batch, tf.int64)),  # errata: acc-int64-labels
+            tf.float32),
+        name='accuracy'
+    )

@@ -202,7 +202,7 @@ def fig_logic_gates():
             _shade_perceptron(ax, w, b, lim)
             x1 = np.array(lim)
             ax.plot(x1, boundary_x2(w, b, x1), color="black",
-                    label=_equation(w, b) + " (on it: output 1)")
+                    label=_equation(w, b) + " (on it: output 0)")
             ax.set_title(f"{name}: separated")
         else:
             best = G.best_single_perceptron_accuracy(targets)

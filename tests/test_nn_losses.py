@@ -5,6 +5,7 @@ import pytest
 from dlbook.compat import tl
 import tensorflow as tf
 
+from dlbook.errors import UsageError
 from dlbook.nn import losses
 from dlbook.nn.activations import sigmoid, softmax
 
@@ -73,9 +74,29 @@ def test_lp_norm_matches_tf_norm(p):
         assert losses.lp_norm(x, p) == pytest.approx(np.sum(np.sqrt(np.abs(x))) ** 2)
     else:
         assert losses.lp_norm(x, p) == pytest.approx(tf.norm(x, ord=p).numpy(), abs=TOL64)
-    per_row = tf.norm(Y_REG - Y_PRED, ord=p if p != 0.5 else 2, axis=-1).numpy().mean()
-    if p != 0.5:
-        assert losses.lp_loss(Y_REG, Y_PRED, p) == pytest.approx(per_row, abs=TOL64)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, 1.5])
+def test_lp_loss_is_the_printed_sum_of_pth_powers(p):
+    """(1.18) L_p = ||y - y_hat||_p^p = sum_i |y_i - y_hat_i|^p, over every element, no root."""
+    # the equation written out term by term (float64: agreement to rounding)
+    by_hand = 0.0
+    for target, prediction in zip(Y_REG.ravel(), Y_PRED.ravel()):
+        by_hand += abs(target - prediction) ** p
+    assert losses.lp_loss(Y_REG, Y_PRED, p) == pytest.approx(by_hand, rel=1e-12)
+    # TensorFlow: the p-norm of the flattened difference, raised to the p-th power
+    oracle = tf.norm(tf.reshape(Y_REG - Y_PRED, [-1]), ord=p).numpy() ** p
+    assert losses.lp_loss(Y_REG, Y_PRED, p) == pytest.approx(oracle, rel=1e-12)
+
+
+def test_lp_loss_takes_no_root_and_does_not_average():
+    # y - y_hat = [3, 4] and [0, 1]: sum of squares 9 + 16 + 0 + 1 = 26 (the root would be
+    # sqrt(26), a per-row norm averaged (5 + 1) / 2 = 3)
+    y, y_hat = np.array([[3.0, 4.0], [0.0, 1.0]]), np.zeros((2, 2))
+    assert losses.lp_loss(y, y_hat, 2) == 26.0
+    assert losses.lp_loss(y, y_hat, 1) == 8.0
+    with pytest.raises(UsageError, match="p >= 1"):
+        losses.lp_loss(y, y_hat, np.inf)
 
 
 def test_mse_and_mae_match_keras_and_tl_cost():
@@ -91,6 +112,8 @@ def test_mse_and_mae_match_keras_and_tl_cost():
         tl.cost.mean_squared_error(out, target).numpy(), abs=TOL32)
     assert losses.mae(Y_REG, Y_PRED) == pytest.approx(
         tl.cost.absolute_difference_error(out, target, is_mean=True).numpy(), abs=TOL32)
-    # (1.19) is the squared L2 loss (1.18) divided by the number of elements
+    # (1.19) is the L2 loss (1.18) divided by the number of elements, (1.20) the L1 loss
     assert losses.mse(Y_REG, Y_PRED) == pytest.approx(
-        losses.lp_norm(Y_REG - Y_PRED, 2) ** 2 / Y_REG.size, abs=TOL64)
+        losses.lp_loss(Y_REG, Y_PRED, 2) / Y_REG.size, abs=TOL64)
+    assert losses.mae(Y_REG, Y_PRED) == pytest.approx(
+        losses.lp_loss(Y_REG, Y_PRED, 1) / Y_REG.size, abs=TOL64)

@@ -31,6 +31,17 @@ def test_dense_matches_tensorlayer_dense():
                                rtol=1e-5, atol=1e-5)
 
 
+def test_step_is_1_only_for_positive_z():
+    # (1.3): y = 1 if z > 0, 0 if z <= 0 (and (1.7): 1 if z > 0, 0 otherwise), by hand
+    z = np.array([-2.0, -1e-12, 0.0, -0.0, 1e-12, 3.0])
+    expected = [0, 0, 0, 0, 1, 1]
+    assert perceptron.step(z).tolist() == expected
+    assert perceptron.step(0.0) == 0
+    # a neuron exactly on its boundary outputs 0
+    assert perceptron.perceptron(np.array([1.0, 1.0]), [1.0, 1.0], -2.0) == 0
+    assert perceptron.perceptron(np.array([1.0, 1.0]), [1.0, 1.0], -1.999) == 1
+
+
 def test_dense_rejects_wrong_width_with_a_clear_message():
     with pytest.raises(ShapeError, match="W has shape"):
         perceptron.dense(np.ones(4), np.ones((2, 3)))

@@ -90,21 +90,55 @@ def test_section_1_10_2_static_equals_dynamic(capsys):
     assert "sum to 1.000000 .. 1.000000" in out
 
 
+def test_printed_listings_1_3_and_1_4_are_the_library_models():
+    """The listings' models and dlbook.models' have the same layers: with the weights copied
+    over, bit-equal logits; the printed forward's foo switch adds exactly tf.nn.softmax."""
+    from dlbook.models import MLPModel, get_mlp_model
+    x = np.random.default_rng(3).random((5, 784), dtype=np.float32)
+    pairs = [(s1_10_2_models.get_mlp_model([None, 784]), get_mlp_model([None, 784])),
+             (s1_10_2_models.MLPModel(), MLPModel(in_channels=784))]
+    for listing, library in pairs:
+        assert [w.shape for w in listing.all_weights] == [w.shape for w in library.all_weights]
+        s1_10_2_models.copy_weights(library, listing)
+        listing.eval(), library.eval()
+        np.testing.assert_array_equal(listing(x).numpy(), library(x).numpy())
+    dynamic = pairs[1][0]
+    np.testing.assert_allclose(dynamic(x, foo=True).numpy(), tf.nn.softmax(dynamic(x)).numpy(), rtol=1e-6)
+    assert float(tf.reduce_min(dynamic(x))) < 0  # logits of both signs: no ReLU on the last layer
+
+
 # 1.10.3 -------------------------------------------------------------------------------------
 
 def test_lambda_function_and_fn_args():
     x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
-    for build, factor in ((s1_10_3_lambda.lambda_double, 2), (s1_10_3_lambda.lambda_with_args, 42)):
-        model = build()
+    ni, y, z = s1_10_3_lambda.lambda_layers()
+    for output, factor in ((y, 2), (z, 42)):
+        model = tl.models.Model(inputs=ni, outputs=output)
         model.eval()
         np.testing.assert_allclose(model(x).numpy(), factor * x, rtol=1e-6)
 
 
+def test_fn_args_is_what_gives_foo_its_value():
+    """customize_fn(input, foo) has no default for foo: the 42 can only come from fn_args."""
+    import inspect
+    ni, _, z = s1_10_3_lambda.lambda_layers()
+    model = tl.models.Model(inputs=ni, outputs=z)
+    (layer,) = [la for la in model.all_layers if isinstance(la, tl.layers.Lambda)]
+    assert layer.fn_args == {'foo': 42}
+    assert inspect.signature(layer.fn).parameters["foo"].default is inspect.Parameter.empty
+    with pytest.raises(TypeError, match="foo"):
+        layer.fn(tf.ones([8, 3]))  # the function alone, without fn_args
+    layer.fn_args = {'foo': 7}  # the layer passes whatever fn_args holds
+    model.eval()
+    np.testing.assert_allclose(model(np.ones([8, 3], np.float32)).numpy(), 7.0)
+
+
 def test_lambda_fn_weights_are_trained():
-    a = tf.Variable(1.0)
-    model = s1_10_3_lambda.lambda_with_weights(a)
+    a, ni, y = s1_10_3_lambda.lambda_with_weights()
+    model = tl.models.Model(inputs=ni, outputs=y)
     model.train()
     assert len(model.trainable_weights) == 1 and model.trainable_weights[0] is a
+    assert float(a.numpy()) == 1.0
     x = np.ones([8, 3], np.float32)
     np.testing.assert_allclose(model(x).numpy(), x + 1.0)
     with tf.GradientTape() as tape:
@@ -117,8 +151,8 @@ def test_lambda_fn_weights_are_trained():
 
 def test_keras_model_in_a_lambda_is_trained_with_the_tl_model():
     tf.random.set_seed(0)
-    perceptron = s1_10_3_lambda.make_perceptron()
-    model = s1_10_3_lambda.CustomizeModel(perceptron)
+    perceptron, CustomizeModel = s1_10_3_lambda.keras_in_lambda()
+    model = CustomizeModel()
     keras_weights = perceptron.trainable_variables
     assert len(keras_weights) == 6
     tl_ids = {id(w) for w in model.trainable_weights}
@@ -129,12 +163,17 @@ def test_keras_model_in_a_lambda_is_trained_with_the_tl_model():
     first, last = s1_10_3_lambda.train_customize_model(model, data_x, data_x ** 2, steps=10)
     assert last < first
     assert all(not np.array_equal(w0, w.numpy()) for w0, w in zip(before, keras_weights))
+    # the TL model's output is the Keras model applied to the TL Dense's output
+    model.eval()
+    np.testing.assert_allclose(model(data_x).numpy(), perceptron(model.dense(data_x)).numpy(), rtol=1e-6)
 
 
 def test_section_1_10_3_runs(capsys):
     assert s1_10_3_lambda.main([]) == 0
     out = capsys.readouterr().out
-    assert "first row: [2. 2. 2.]" in out and "first row: [42. 42. 42.]" in out
+    assert "Lambda(lambda x: 2*x), first row: [2. 2. 2.]" in out
+    assert "def customize_fn(input, foo): return foo * input" in out
+    assert "Lambda(customize_fn, fn_args={'foo': 42}), first row: [42. 42. 42.]" in out
     assert "a before one SGD step 1.000, after 0.900" in out
     assert "8 trainable weights (2 TL Dense + 6 Keras)" in out
 

@@ -40,7 +40,11 @@ def test_1_2_perceptron(capsys):
     assert "training accuracy 100%" in out
     assert re.search(r"mistakes per epoch \[[\d, ]*, 0\]", out)
     assert "crosses (1, 0) and (0, 0.5)" in out and "[2.  1.  0.5]" in out
-    assert "z = Wx + b for x = [2, -1]: [ 0.5 -3.5 -1. ]" in out
+    # (1.4) by hand: z_1 = 1*2 + 2*(-1) + (-1)*0.5 + 0.5 = 0, z_2 = 0.5*2 + 1 + 1.5 - 1 = 2.5
+    assert "(1.5) z = Wx + b for x = [2.0, -1.0, 0.5]: [0.0, 2.5]" in out
+    # (1.3): 1 only for z > 0, so z = 0 gives 0
+    assert "(1.3) y = 1 if z > 0, 0 if z <= 0: y = [0, 1]" in out
+    assert "on z = [-1, 0, 1]: [0, 0, 1]" in out
 
 
 def test_1_3_logic_gates(capsys):
@@ -70,6 +74,10 @@ def test_1_5_losses(capsys):
     assert "from probabilities inf, from logits 2000, tf.nn 2000" in out
     mse, keras = floats(r"MSE (\S+) \(Keras (\S+),", out)
     assert mse == keras == 0.625
+    # (1.18) as printed, no root and a sum: x = y - y_hat = [-0.5, 1, 1, -0.5] by hand gives
+    # 0.5 + 1 + 1 + 0.5 = 3, 0.25 + 1 + 1 + 0.25 = 2.5, 0.125 + 1 + 1 + 0.125 = 2.25
+    lp = floats(r"\(1\.18\) L_\d = .* = (\S+) \(tf\.norm\(x, ord=\d\)\*\*\d (\S+)\)", out)
+    assert lp == [3.0, 3.0, 2.5, 2.5, 2.25, 2.25]
 
 
 def test_1_6_optimization(capsys):
@@ -106,7 +114,17 @@ def test_1_8_cnn(capsys):
 def test_1_9_rnn(capsys):
     out = run("1.9", capsys)
     diffs = floats(r"largest difference (\S+)\)", out)
-    assert len(diffs) == 3 and max(diffs) < 1e-12
+    assert len(diffs) == 4 and max(diffs) < 1e-12
+    # the forms as printed: (1.25) linear with x_t first, (1.26) on [h_{t-1}; x_t]
+    assert "(1.25): h_t = W[x_t; h_{t-1}] + b   (as printed: linear)" in out
+    assert "tanh: h_t = tanh(W[x_t; h_{t-1}] + b)" in out
+    assert "LSTM (1.26): f_t, i_t, o_t = sigma(W_g[h_{t-1}; x_t] + b_g)" in out
+    params = rnn.init_simple_cell(4, 3, seed=0)
+    xs = np.random.default_rng(0).normal(size=(6, 3))
+    h = np.zeros(4)
+    for x in xs:   # (1.25) by hand
+        h = params["W"][:, :3] @ x + params["W"][:, 3:] @ h + params["b"]
+    assert floats(r"\(1\.25\).*\n\s+by hand: \[(\S+),", out)[0] == pytest.approx(h[0], abs=1e-6)
     row = floats(r"linear, lambda 1.2:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", out)
     assert row[-1] == pytest.approx(1.2 ** 50, rel=1e-3)
     W = rnn.recurrent_matrix(4, 0.8, seed=0)

@@ -1,10 +1,13 @@
 """
 Title: 1.2 Perceptron: dense layer, bias and decision boundary
-Description: z = Wx + b for one neuron and for a layer, the boundary w^T x + b = 0 with and
-without bias, and the perceptron learning rule on a linearly separable set.
+Description: z = Wx + b for one neuron and for a layer (1.1)-(1.6), the step output (1.3), the
+boundary w^T x + b = 0 with and without bias, and the perceptron learning rule on a linearly
+separable set.
 
 Prints:
-- z = Wx + b for one sample through a 3-output layer, next to the per-neuron sums;
+- z = Wx + b (1.5) for one sample through the 2-output, 3-input layer of (1.4), next to the
+  per-neuron sums, whose first is exactly 0;
+- the step output as (1.3) prints it, y = 1 if z > 0 and 0 if z <= 0: step(0) = 0;
 - the axis intercepts of a 2-input boundary, (-b/w1, 0) and (0, -b/w2), and of a 3-input plane;
   without bias every intercept is 0 (the boundary goes through the origin);
 - the perceptron rule on 100 separable points: mistakes per epoch down to 0 (within ~10 epochs),
@@ -24,15 +27,20 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="random seed of the point set")
     args = parser.parse_args(argv)
 
-    # ## Model: one dense layer z = Wx + b (W: 3 outputs x 2 inputs)
-    W = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]])
-    b = np.array([0.5, -1.0, 2.0])
-    x = np.array([2.0, -1.0])
+    # ## Model: a dense layer z = Wx + b, (1.4)-(1.6): W in R^(2x3), 2 outputs, 3 inputs
+    W = np.array([[1.0, 2.0, -1.0], [0.5, -1.0, 3.0]])
+    b = np.array([0.5, -1.0])
+    x = np.array([2.0, -1.0, 0.5])
     z = perceptron.dense(x, W, b)
-    print("z = Wx + b for x = [2, -1]:", z)
-    for j in range(3):
-        print(f"  z_{j + 1} = {W[j, 0]:g}*{x[0]:g} + {W[j, 1]:g}*{x[1]:g} + {b[j]:g} = {z[j]:g}")
-    print("step(z) =", perceptron.step(z))
+    print(f"(1.5) z = Wx + b for x = {x.tolist()}: {z.tolist()}")
+    for j in range(2):
+        terms = " + ".join(f"w{j + 1}{i + 1}*x{i + 1}" for i in range(3))
+        values = " + ".join(f"({W[j, i]:g})({x[i]:g})" for i in range(3))
+        print(f"  (1.4) z_{j + 1} = {terms} + b{j + 1} = {values} + ({b[j]:g}) = {z[j]:g}")
+
+    # ## Output: the step of (1.3), y = 1 if z > 0 and 0 if z <= 0
+    print(f"(1.3) y = 1 if z > 0, 0 if z <= 0: y = {perceptron.step(z).tolist()} "
+          f"(z_1 = 0 gives 0); on z = [-1, 0, 1]: {perceptron.step(np.array([-1.0, 0.0, 1.0])).tolist()}")
 
     # ## Decision boundaries (Fig 1.3)
     w2, b2 = np.array([1.0, 2.0]), -1.0

@@ -10,7 +10,9 @@ Prints (for one small fixed example):
   tf.nn.*_cross_entropy_with_logits and tl.cost.cross_entropy alongside (equal to ~1e-7);
 - logits [1000, 0, -1000] with target class 3: the probability form gives inf, the logit form
   2000 (= TensorFlow's);
-- ||x||_1, ||x||_2, ||x||_inf against tf.norm; MSE and MAE against Keras and tl.cost (whose
+- ||x||_1, ||x||_2, ||x||_inf (1.17) against tf.norm; the Lp loss as (1.18) prints it,
+  ||y - y_hat||_p^p = sum_i |y_i - y_hat_i|^p (no root, a sum: 3, 2.5 and 2.25 for p = 1, 2, 3),
+  against tf.norm(...)**p; MSE = L_2 / n and MAE = L_1 / n against Keras and tl.cost (whose
   default mean_squared_error sums over the features).
 
 Run: `dlbook run 1.5` or `python -m chapters.ch01.s1_05_losses`.
@@ -66,14 +68,19 @@ def main(argv=None):
 
     # ## Lp norm (1.17), Lp loss (1.18), MSE (1.19), MAE (1.20)
     x = (y - y_hat).ravel()
-    print(f"\nx = y - y_hat = {x.tolist()}")
+    print(f"\nx = y - y_hat = {x.tolist()}; (1.17) ||x||_p = (sum_i |x_i|^p)^(1/p)")
     for order in (1, 2, np.inf):
         print(f"  ||x||_{order:g} = {losses.lp_norm(x, order):.6f} "
               f"(tf.norm {tf.norm(x, ord=order).numpy():.6f})")
-    print(f"  L2 loss per row, averaged: {losses.lp_loss(y, y_hat, 2):.6f}")
+    for order in (1, 2, 3):
+        oracle = tf.norm(x, ord=order).numpy() ** order
+        print(f"  (1.18) L_{order} = ||y - y_hat||_{order}^{order} = sum_i |y_i - y_hat_i|^{order} = "
+              f"{losses.lp_loss(y, y_hat, order):.6f} (tf.norm(x, ord={order})**{order} {oracle:.6f})")
     out, tgt = tf.constant(y_hat, tf.float32), tf.constant(y, tf.float32)
     keras_mse = tf.keras.losses.MeanSquaredError()(y, y_hat).numpy()
     keras_mae = tf.keras.losses.MeanAbsoluteError()(y, y_hat).numpy()
+    print(f"(1.19) MSE = L_2 / n = {losses.lp_loss(y, y_hat, 2):g} / {y.size}; (1.20) MAE = L_1 / n = "
+          f"{losses.lp_loss(y, y_hat, 1):g} / {y.size}")
     print(f"MSE {losses.mse(y, y_hat):.6f} (Keras {keras_mse:.6f}, tl.cost is_mean=True "
           f"{tl.cost.mean_squared_error(out, tgt, is_mean=True).numpy():.6f}, tl.cost default "
           f"{tl.cost.mean_squared_error(out, tgt).numpy():.6f} = sum over features)")

@@ -1,13 +1,14 @@
 """
 Title: 1.9 Recurrent neural networks
-Description: the simple recurrent cell (1.25), the LSTM cell exactly as (1.26) and a GRU cell,
-each run over a short sequence and compared with the Keras cell holding the same weights; then
-vanishing and exploding gradients through time as a function of the recurrent matrix's largest
-eigenvalue.
+Description: the simple recurrent cell as (1.25) prints it, linear in W[x_t; h_(t-1)] + b, and its
+usual tanh form; the LSTM cell exactly as (1.26), on [h_(t-1); x_t]; and a GRU cell, each run over
+a short sequence and compared with the Keras cell holding the same weights; then vanishing and
+exploding gradients through time as a function of the recurrent matrix's largest eigenvalue.
 
 Prints:
-- the final hidden state of each cell (4 units, 6 steps) by hand and from Keras's
-  SimpleRNNCell / LSTMCell / GRUCell with the converted weights (difference ~1e-16);
+- each cell's equations, then its final hidden state (4 units, 6 steps) by hand and from
+  Keras's SimpleRNNCell(activation=None) for (1.25), SimpleRNNCell (tanh), LSTMCell and
+  GRUCell(reset_after=False) with the converted weights (difference ~1e-16);
 - the LSTM gates at the last step (forget, input, output: all in (0, 1));
 - ||dh_t / dh_0|| for t = 1, 10, 20, 50 with largest eigenvalue 0.8, 1.0 and 1.2: a linear
   recurrence gives exactly 0.8^t (1.4e-5 at t = 50), 1 and 1.2^t (9100 at t = 50); tanh only
@@ -52,18 +53,23 @@ def main(argv=None):
     lstm = rnn.init_cell(rnn.LSTM_GATES, units, inputs, seed=args.seed + 1)
     gru = rnn.init_cell(rnn.GRU_GATES, units, inputs, seed=args.seed + 2)
     cases = [
-        ("simple (1.25)", "simple", simple, tf.keras.layers.SimpleRNNCell(units, dtype="float64"),
+        ("(1.25)", "h_t = W[x_t; h_{t-1}] + b   (as printed: linear)", "simple", simple,
+         tf.keras.layers.SimpleRNNCell(units, activation=None, dtype="float64"),
          rnn.simple_rnn_to_keras(simple), 1),
-        ("LSTM (1.26)", "lstm", lstm, tf.keras.layers.LSTMCell(units, dtype="float64"),
-         rnn.lstm_to_keras(lstm), 2),
-        ("GRU", "gru", gru, tf.keras.layers.GRUCell(units, reset_after=False, dtype="float64"),
-         rnn.gru_to_keras(gru), 1),
+        ("tanh", "h_t = tanh(W[x_t; h_{t-1}] + b)   (the usual cell, a variant)", "tanh", simple,
+         tf.keras.layers.SimpleRNNCell(units, dtype="float64"), rnn.simple_rnn_to_keras(simple), 1),
+        ("LSTM (1.26)", "f_t, i_t, o_t = sigma(W_g[h_{t-1}; x_t] + b_g); "
+         "C_t = f_t * C_{t-1} + i_t * tanh(W_C[h_{t-1}; x_t] + b_C); h_t = o_t * tanh(C_t)",
+         "lstm", lstm, tf.keras.layers.LSTMCell(units, dtype="float64"), rnn.lstm_to_keras(lstm), 2),
+        ("GRU", "z_t, r_t = sigma(W_g[h_{t-1}; x_t] + b_g); "
+         "h_t = (1 - z_t) * h_{t-1} + z_t * tanh(W_h[r_t * h_{t-1}; x_t] + b_h)", "gru", gru,
+         tf.keras.layers.GRUCell(units, reset_after=False, dtype="float64"), rnn.gru_to_keras(gru), 1),
     ]
     print(f"{units} units, {steps} steps of {inputs} inputs; final hidden state h_T:")
-    for title, kind, params, cell, weights, n_states in cases:
+    for title, equation, kind, params, cell, weights, n_states in cases:
         ours = rnn.run_sequence(kind, xs, params, units)[-1]
         theirs = keras_final_state(cell, weights, xs, n_states)
-        print(f"  {title:>13}: {np.round(ours, 6).tolist()}\n  {'Keras':>13}: "
+        print(f"  {title}: {equation}\n  {'by hand':>13}: {np.round(ours, 6).tolist()}\n  {'Keras':>13}: "
               f"{np.round(theirs, 6).tolist()}  (largest difference {np.max(np.abs(ours - theirs)):.1e})")
 
     h = rnn.run_sequence("lstm", xs[:-1], lstm, units)[-1]

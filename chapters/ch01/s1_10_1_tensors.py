@@ -6,9 +6,11 @@ Listing 1.1 multiplies two constant integer matrices eagerly: the result is a te
 print at once, ``[[5], [5]]`` of shape (2, 1) and dtype int32.
 
 Listing 1.2 is the training loop ``train(model, dataset, optimizer)``: forward under a
-``tf.GradientTape``, a loss, ``tape.gradient``, ``optimizer.apply_gradients``. The listing leaves
-``loss_fn`` undefined and uses Keras names; here it runs on a real TensorLayer model
-(``dlbook.models.MLPModel``) with ``loss_fn = tl.cost.cross_entropy`` on a small synthetic
+``tf.GradientTape``, a loss, ``tape.gradient`` over ``model.trainable_weights``,
+``optimizer.apply_gradients``. Its lines are below as printed; the listing calls ``loss_fn``
+without defining it (errata: listing-1.2-loss-fn), so here ``loss_fn`` is ``tl.cost.cross_entropy``
+(softmax cross-entropy on logits, integer labels). It runs on a real TensorLayer model
+(``dlbook.models.MLPModel``, put in ``train()`` mode before the loop) on a small synthetic
 3-class problem (1,024 points in 20 dimensions labelled by a random linear teacher).
 
 Prints the product, then the loss and accuracy on the 1,024 points before training and after
@@ -17,10 +19,11 @@ below 0.1 and the accuracy rises from about 1/3 to above 95% in 5 epochs.
 The tape's gradients are checked against central finite differences in
 tests/test_sections_1_10_1_to_4.py.
 """
-# Setup
-from dlbook.compat import tl
-import numpy as np
+# Setup: dlbook.compat first applies the TensorLayer fixes (docs/errata.md), then the listings' imports
+import dlbook.compat  # noqa: F401
 import tensorflow as tf
+import tensorlayer as tl
+import numpy as np
 
 from dlbook.metrics import accuracy
 from dlbook.models import MLPModel
@@ -36,15 +39,16 @@ def listing_1_1():
     return c
 
 
-# Listing 1.2 (errata: listing-1.2-names)
-def loss_fn(prediction, y):
+# Listing 1.2
+def loss_fn(prediction, y):  # errata: listing-1.2-loss-fn
     return tl.cost.cross_entropy(prediction, y)
 
 
 def train(model, dataset, optimizer):
+    # the model is a TensorLayer model, in train() mode
     for x, y in dataset:
         with tf.GradientTape() as tape:
-            prediction = model(x)  # the model is in train() mode
+            prediction = model(x)
             loss = loss_fn(prediction, y)
         gradients = tape.gradient(loss, model.trainable_weights)
         optimizer.apply_gradients(zip(gradients, model.trainable_weights))

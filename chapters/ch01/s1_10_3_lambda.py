@@ -3,81 +3,81 @@ Title: Lambda layers
 Description: the three Lambda listings of 1.10.3: a function, a function with arguments and
 weights, and a Keras model wrapped as a TensorLayer layer.
 
-1. ``Lambda(lambda x: 2*x)``: any function becomes a layer.
-2. ``Lambda(customize_func, fn_args={'foo': 42})`` passes extra arguments to the function, and
-   ``Lambda(func, fn_weights=[a])`` declares the variable ``a`` the function uses, so that it
-   appears in the model's ``trainable_weights`` and training updates it.
+The listings are below line by line as printed, each in a function that returns what it builds:
+
+1. ``Lambda(lambda x: 2*x)``: any function becomes a layer; ``customize_fn(input, foo)`` has no
+   default for ``foo``, which the layer passes from ``fn_args={'foo': 42}``.
+2. ``Lambda(customize_fn, fn_weights=[a])`` declares the variable ``a`` the function uses, so that
+   it appears in the model's ``trainable_weights`` and training updates it.
 3. ``CustomizeModel``: a Keras ``Sequential`` (Dense 10 relu, Dense 5 sigmoid, Dense 1) wrapped in
    a Lambda after a TL ``Dense(in_channels=1, n_units=5)``; its Keras weights are listed in the TL
    model's ``trainable_weights`` and are trained with it (Adam, lr 0.1, 50 steps of MSE on y = x^2).
+   The listing uses ``np`` without importing it (errata: lambda-keras-np).
 
-Prints the output rows of 1 and 2 (all 2s; all 42s), ``a`` before and after one SGD step
+Prints the output rows of 1 (all 2s; all 42s), ``a`` before and after one SGD step
 (1.0 -> 0.9 with lr 0.1 on the loss mean(x + a) over ones), the number of trainable weights of
 CustomizeModel (2 TL + 6 Keras = 8), and its loss before and after training (it falls, from about
 0.3 to below 0.05 with seed 0).
 """
-# Setup
-from dlbook.compat import tl
-import numpy as np
+# Setup: dlbook.compat first applies the TensorLayer fixes (docs/errata.md), then the listings' imports
+import dlbook.compat  # noqa: F401
+import numpy as np  # errata: lambda-keras-np
 import tensorflow as tf
+import tensorlayer as tl
 
 from dlbook.options import make_parser
 from dlbook.utils import set_seed
 
-Input, Lambda, Dense = tl.layers.Input, tl.layers.Lambda, tl.layers.Dense
-Model = tl.models.Model
+
+# Listing 1: a Lambda layer from a lambda, and from a function with an argument from fn_args
+def lambda_layers():
+    """Returns the tensors (x, y, z): y = 2 x, z = 42 x."""
+    x = tl.layers.Input([8, 3], name='input')
+    y = tl.layers.Lambda(lambda x: 2*x)(x)  # no trainable weights
+
+    def customize_fn(input, foo):  # foo comes from the Lambda layer's fn_args
+        return foo * input
+    z = tl.layers.Lambda(customize_fn, fn_args={'foo': 42})(x)  # this layer has no weights.
+    return x, y, z
 
 
-# Listing: a Lambda layer from a simple function
-def lambda_double():
-    x = Input([8, 3], name="input")
-    y = Lambda(lambda x: 2 * x, name="lambda")(x)
-    return Model(x, y)
-
-
-# Listing: fn_args and fn_weights
-def customize_func(x, foo=42):  # x is the input, foo an extra argument
-    return foo * x
-
-
-def lambda_with_args():
-    x = Input([8, 3], name="input")
-    y = Lambda(customize_func, fn_args={"foo": 42}, name="lambda")(x)
-    return Model(x, y)
-
-
-def lambda_with_weights(a):
-    def func(x):
+# Listing 2: a weight defined outside the function, passed with fn_weights
+def lambda_with_weights():
+    """Returns (a, x, y): y = x + a, with a in the layer's trainable weights."""
+    a = tf.Variable(1.0)  # a weight outside the function
+    def customize_fn(x):
         return x + a
+    x = tl.layers.Input([8, 3], name='input')
+    y = tl.layers.Lambda(customize_fn, fn_weights=[a])(x)  # the weight goes in through fn_weights
+    return a, x, y
 
-    x = Input([8, 3], name="input")
-    y = Lambda(func, fn_weights=[a], name="lambda")(x)
-    return Model(x, y)
 
-
-# Listing: a Keras model inside a Lambda layer
-def make_perceptron():
+# Listing 3: a Keras model inside a Lambda layer
+def keras_in_lambda():
+    """Returns (perceptron, CustomizeModel): the Keras model and the TL model class wrapping it."""
+    # a Keras model
     layers = [
         tf.keras.layers.Dense(10, activation=tf.nn.relu),
         tf.keras.layers.Dense(5, activation=tf.nn.sigmoid),
-        tf.keras.layers.Dense(1, activation=tf.identity),
+        tf.keras.layers.Dense(1, activation=tf.identity)
     ]
     perceptron = tf.keras.Sequential(layers)
-    # call it once so that Keras creates its weights
+    # call it once so that Keras creates its trainable weights
     _ = perceptron(np.random.random([100, 5]).astype(np.float32))
-    return perceptron
 
+    class CustomizeModel(tl.models.Model):
+        def __init__(self):
+            super(CustomizeModel, self).__init__()
+            self.dense = tl.layers.Dense(in_channels=1, n_units=5)
+            self.lambdalayer = tl.layers.Lambda(perceptron, perceptron.trainable_variables)
+            # the Keras weights are passed to the Lambda layer (its fn_weights)
 
-class CustomizeModel(Model):
-    def __init__(self, perceptron):
-        super().__init__()
-        self.dense = Dense(in_channels=1, n_units=5)
-        self.lambdalayer = Lambda(perceptron, perceptron.trainable_variables)
+        def forward(self, x):
+            z = self.dense(x)
+            z = self.lambdalayer(z)
+            return z
 
-    def forward(self, x):
-        z = self.dense(x)
-        z = self.lambdalayer(z)
-        return z
+    return perceptron, CustomizeModel
 
 
 def train_customize_model(model, data_x, data_y, steps=50, learning_rate=0.1):
@@ -102,18 +102,19 @@ def main(argv=None):
     set_seed(args.seed)
     ones = np.ones([8, 3], dtype=np.float32)
 
-    model = lambda_double()
-    model.eval()
-    print("Lambda(lambda x: 2*x), first row:", model(ones).numpy()[0])
+    x, y, z = lambda_layers()
+    for name, output in (("Lambda(lambda x: 2*x)", y),
+                         ("def customize_fn(input, foo): return foo * input;\n"
+                          "  Lambda(customize_fn, fn_args={'foo': 42})", z)):
+        model = tl.models.Model(inputs=x, outputs=output)
+        model.eval()
+        print(f"{name}, first row: {model(ones).numpy()[0]}")
 
-    model = lambda_with_args()
-    model.eval()
-    print("Lambda(customize_func, fn_args={'foo': 42}), first row:", model(ones).numpy()[0])
-
-    a = tf.Variable(1.0)
-    model = lambda_with_weights(a)
+    a, x, y = lambda_with_weights()
+    model = tl.models.Model(inputs=x, outputs=y)
     model.train()
-    print(f"Lambda(func, fn_weights=[a]): trainable_weights = {[w.name for w in model.trainable_weights]}")
+    print(f"Lambda(customize_fn, fn_weights=[a]): trainable_weights = "
+          f"{[w.name for w in model.trainable_weights]}")
     before = float(a.numpy())
     optimizer = tf.optimizers.SGD(learning_rate=0.1)
     with tf.GradientTape() as tape:
@@ -124,7 +125,8 @@ def main(argv=None):
     # Data: y = x^2 on [-1, 1]
     data_x = np.linspace(-1, 1, 100, dtype=np.float32)[:, None]
     data_y = data_x ** 2
-    model = CustomizeModel(make_perceptron())
+    _, CustomizeModel = keras_in_lambda()
+    model = CustomizeModel()
     n_tl, n_keras = len(model.dense.trainable_weights), len(model.lambdalayer.trainable_weights)
     print(f"CustomizeModel: {len(model.trainable_weights)} trainable weights "
           f"({n_tl} TL Dense + {n_keras} Keras)")

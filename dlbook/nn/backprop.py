@@ -7,9 +7,11 @@ Notation of the book, one sample as a column vector:
     delta^l = ((W^(l+1))^T delta^(l+1)) * sigma'(z^l)       (hidden layers, backwards)
     dL/dW^l = delta^l (a^(l-1))^T,     dL/db^l = delta^l
 
-These deltas are exact for the per-sample loss L = 1/2 ||a^L - y||^2; over a batch the loss
-and the gradients are averaged. (The mean squared error of eq. 1.19 divides by the number of
-outputs instead of 2: the same gradient up to a constant factor, i.e. a rescaled learning rate.)
+These deltas are exact for the loss 1.6.1 defines, L = 1/2 ||y - a^L||^2 per sample (the text
+calls it the mean squared error; (1.19)'s divides by N instead of 2, the same gradient up to a
+constant factor: errata backprop-half-mse). Over a batch the loss and the gradients are the mean
+over the samples, where (1.21) and (1.22) sum them: the same direction, a learning rate that does
+not depend on the batch size.
 A batch is held as columns inside this module, so dL/dW^l = delta^l (A^(l-1))^T / N sums the
 per-sample outer products. Parameters are a list of (W^l, b^l), W^l of shape (n_l, n_(l-1)).
 """
@@ -44,7 +46,7 @@ def predict(params, X):
 
 
 def loss(params, X, Y):
-    """Mean over the batch of 1/2 ||a^L - y||^2."""
+    """Mean over the batch of 1/2 ||a^L - y||^2 (1.21 sums it over the samples)."""
     # errata: backprop-half-mse
     diff = predict(params, X) - np.asarray(Y, dtype=float)
     return float(0.5 * np.mean(np.sum(diff ** 2, axis=1)))

@@ -8,7 +8,7 @@ Two layers do it: XOR(x1, x2) = AND(OR(x1, x2), NAND(x1, x2)).
 import numpy as np
 
 from dlbook.nn import backprop, optimizers
-from dlbook.nn.perceptron import perceptron, train_perceptron
+from dlbook.nn.perceptron import perceptron, step, train_perceptron
 
 #: The four inputs of a two-input gate, in truth-table order.
 INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -41,9 +41,10 @@ def signed_sum(targets):
     """sum_i s_i [x_i; 1] with s_i = +1 where the target is 1 and -1 where it is 0.
 
     For any weights, sum_i s_i z_i = w . v[:2] + b * v[2] where v is this vector. A perceptron
-    that computes the gate needs s_i z_i >= 0 for every input, strictly > 0 where the target is
-    0. If v is zero that sum is always 0, so some s_i z_i < 0: no perceptron computes the gate.
-    v is zero for XOR and XNOR; for the separable gates it is not.
+    that computes the gate (output 1 iff z > 0, as in (1.7)) needs s_i z_i > 0 where the target
+    is 1 and s_i z_i >= 0 where it is 0, so the sum is > 0 when some target is 1. If v is zero
+    the sum is always 0: no perceptron computes the gate. v is zero for XOR and XNOR; for the
+    separable gates it is not.
     """
     signs = 2 * np.asarray(targets) - 1
     augmented = np.hstack([INPUTS, np.ones((4, 1))])
@@ -56,7 +57,7 @@ def best_single_perceptron_accuracy(targets, inputs=INPUTS, grid=np.linspace(-2,
     inputs = np.asarray(inputs, dtype=float)
     w1, w2, b = np.meshgrid(grid, grid, grid, indexing="ij")
     z = w1[..., None] * inputs[:, 0] + w2[..., None] * inputs[:, 1] + b[..., None]
-    correct = ((z >= 0).astype(int) == np.asarray(targets)).mean(axis=-1)
+    correct = (step(z) == np.asarray(targets)).mean(axis=-1)
     return float(correct.max())
 
 

@@ -1,14 +1,15 @@
 """1.5 Loss functions, from the book's equations (1.13)–(1.20).
 
 Conventions: ``y`` is the target, ``y_hat`` the prediction, one sample per row; probabilities
-sum to 1 along the last axis. Every loss is averaged over the samples (rows).
+sum to 1 along the last axis. Every loss is averaged over the samples (rows), except the Lp loss
+(1.18), which the book defines as a sum.
 
     KL divergence (1.13)        D_KL(p || q) = sum_x p(x) log(p(x) / q(x))   (0 log 0 = 0)
     cross-entropy (1.14)        H(p, q) = -sum_x p(x) log q(x) = H(p) + D_KL(p || q)
     binary (1.15)               -[y log y_hat + (1 - y) log(1 - y_hat)]
     multi-class (1.16)          -sum_c y_c log y_hat_c
     Lp norm (1.17)              ||x||_p = (sum_i |x_i|^p)^(1/p)
-    Lp loss (1.18)              ||y - y_hat||_p
+    Lp loss (1.18)              ||y - y_hat||_p^p = sum_i |y_i - y_hat_i|^p   (no root, a sum)
     MSE (1.19)                  1/n sum_i (y_i - y_hat_i)^2
     MAE (1.20)                  1/n sum_i |y_i - y_hat_i|
 
@@ -16,6 +17,8 @@ The "from logits" forms take the pre-activation z instead of a probability and n
 log of a rounded-off 0: log sigmoid(z) = -log(1 + e^-z) and log softmax(z) = z - logsumexp(z).
 """
 import numpy as np
+
+from dlbook.errors import UsageError
 
 
 def _xlogy(x, y):
@@ -87,9 +90,14 @@ def lp_norm(x, p=2, axis=None):
 
 
 def lp_loss(y, y_hat, p=2):
-    """(1.18) ||y - y_hat||_p per row, averaged over rows."""
+    """(1.18) ||y - y_hat||_p^p = sum_i |y_i - y_hat_i|^p over every element: the p-th power of
+    the p-norm (no root), summed, not averaged. p = 2 gives the sum of squared errors, which
+    MSE (1.19) divides by the number of elements; p = 1 the sum of absolute errors (MAE * n).
+    p must be a finite number >= 1, as in the book."""
+    if not (np.isfinite(p) and p >= 1):
+        raise UsageError(f"the Lp loss (1.18) needs a finite p >= 1, got p = {p}")
     diff = np.asarray(y, dtype=float) - np.asarray(y_hat, dtype=float)
-    return float(np.mean(lp_norm(np.atleast_2d(diff), p, axis=-1)))
+    return float(np.sum(np.abs(diff) ** p))
 
 
 def mse(y, y_hat):

@@ -26,8 +26,8 @@ def dense(x, W, b=None):
 
 
 def step(z):
-    """The perceptron's output: 1 where z >= 0, else 0."""
-    return (np.asarray(z) >= 0).astype(int)
+    """The perceptron's output (1.3): 1 where z > 0, 0 where z <= 0 (so step(0) = 0)."""
+    return (np.asarray(z) > 0).astype(int)
 
 
 def perceptron(x, w, b=0.0):
@@ -59,7 +59,7 @@ def boundary_x3(w, b, x1, x2):
 
 
 def linearly_separable_set(n=100, n_inputs=2, w=None, b=-0.5, margin=0.1, seed=0):
-    """Points in [-1, 1]^n_inputs labelled 1 where w^T x + b >= 0, keeping only points at
+    """Points in [-1, 1]^n_inputs labelled 1 where w^T x + b > 0, keeping only points at
     least ``margin`` away from that boundary. Returns (X of shape (n, n_inputs), y in {0, 1}).
     """
     rng = np.random.default_rng(seed)

@@ -1,18 +1,23 @@
 """1.9 Recurrent cells from the equations, and gradients through time.
 
-The book concatenates the previous state and the input, [h_(t-1); x_t], and multiplies by one
-matrix per gate, of shape (units, units + inputs). Parameters are dicts of NumPy arrays.
+Each cell concatenates the input and the previous state into one vector and multiplies it by one
+matrix per gate. The order of the concatenation is the book's, which differs between the two
+printed equations: (1.25) puts the input first, [x_t; h_(t-1)], (1.26) the state first,
+[h_(t-1); x_t]. Parameters are dicts of NumPy arrays.
 
-Simple RNN (1.25):  h_t = tanh(W [h_(t-1); x_t] + b)
+Simple RNN (1.25), as printed (linear, no activation):
+                    h_t = W [x_t; h_(t-1)] + b                   W: (units, inputs + units)
+Its usual form (Elman's cell, Keras's ``SimpleRNNCell`` default), a named variant:
+                    h_t = tanh(W [x_t; h_(t-1)] + b)             :func:`tanh_rnn_cell`
 
 LSTM (1.26):        f_t = sigmoid(W_f [h_(t-1); x_t] + b_f)      forget gate
                     i_t = sigmoid(W_i [h_(t-1); x_t] + b_i)      input gate
-                    c~_t = tanh(W_c [h_(t-1); x_t] + b_c)        candidate cell state
-                    c_t = f_t * c_(t-1) + i_t * c~_t
                     o_t = sigmoid(W_o [h_(t-1); x_t] + b_o)      output gate
-                    h_t = o_t * tanh(c_t)
+                    C_t = f_t * C_(t-1) + i_t * tanh(W_C [h_(t-1); x_t] + b_C)
+                    h_t = o_t * tanh(C_t)                        W_g: (units, units + inputs)
 
-GRU:                z_t = sigmoid(W_z [h_(t-1); x_t] + b_z)      update gate
+GRU (named in 1.9, no equations printed; Cho et al., 2014), in the LSTM's order:
+                    z_t = sigmoid(W_z [h_(t-1); x_t] + b_z)      update gate
                     r_t = sigmoid(W_r [h_(t-1); x_t] + b_r)      reset gate
                     h~_t = tanh(W_h [r_t * h_(t-1); x_t] + b_h)
                     h_t = (1 - z_t) * h_(t-1) + z_t * h~_t
@@ -20,12 +25,15 @@ GRU:                z_t = sigmoid(W_z [h_(t-1); x_t] + b_z)      update gate
 Keras keeps the input part and the recurrent part apart (kernel for x, recurrent_kernel for h,
 shapes (inputs, 4 units) and (units, 4 units) for the LSTM, gate order i, f, c, o; GRU order
 z, r, h) and writes the GRU update as h_t = z * h_(t-1) + (1 - z) * h~_t, i.e. its z is our
-1 - z. :func:`lstm_to_keras` and :func:`gru_to_keras` convert the weights so that Keras's cells
-compute exactly these equations. (The GRU above is Keras's ``GRUCell(reset_after=False)``; its
-default ``reset_after=True`` applies r after the recurrent product, r * (U h + b), a variant.)
+1 - z. :func:`simple_rnn_to_keras`, :func:`lstm_to_keras` and :func:`gru_to_keras` convert the
+weights so that Keras's cells compute exactly these equations (``SimpleRNNCell(activation=None)``
+for the printed (1.25), its default tanh for the variant; the GRU above is Keras's
+``GRUCell(reset_after=False)``; its default ``reset_after=True`` applies r after the recurrent
+product, r * (U h + b), a variant).
 """
 import numpy as np
 
+from dlbook.errors import UsageError
 from dlbook.nn.activations import sigmoid, tanh
 
 LSTM_GATES = ("f", "i", "c", "o")
@@ -43,14 +51,25 @@ def init_cell(gates, units, inputs, seed=0, scale=0.5):
 
 
 def init_simple_cell(units, inputs, seed=0, scale=0.5):
-    """Random {"W": (units, units + inputs), "b": (units,)} for :func:`simple_rnn_cell`."""
+    """Random {"W": (units, inputs + units), "b": (units,)} for :func:`simple_rnn_cell` and
+    :func:`tanh_rnn_cell` (the first ``inputs`` columns of W act on x_t, the rest on h_(t-1))."""
     rng = np.random.default_rng(seed)
-    return {"W": rng.normal(0.0, scale, (units, units + inputs)), "b": rng.normal(0.0, scale, units)}
+    return {"W": rng.normal(0.0, scale, (units, inputs + units)), "b": rng.normal(0.0, scale, units)}
 
 
 def simple_rnn_cell(x, h, params):
-    """(1.25) h_t = tanh(W [h; x] + b), params {"W": (units, units + inputs), "b": (units,)}."""
-    return tanh(params["W"] @ np.concatenate([h, x]) + params["b"])
+    """(1.25) as printed: h_t = W [x_t; h_(t-1)] + b, linear (no activation).
+
+    params {"W": (units, inputs + units), "b": (units,)}. Stacked over time the states are a
+    linear function of the inputs, so W's eigenvalues alone decide whether gradients vanish or
+    explode (1.9); the usual cell adds tanh (:func:`tanh_rnn_cell`)."""
+    return params["W"] @ np.concatenate([x, h]) + params["b"]
+
+
+def tanh_rnn_cell(x, h, params):
+    """The usual simple cell (Elman; Keras's ``SimpleRNNCell``): h_t = tanh(W [x_t; h_(t-1)] + b),
+    with the same parameters as :func:`simple_rnn_cell`."""
+    return tanh(simple_rnn_cell(x, h, params))
 
 
 def lstm_cell(x, h, c, params):
@@ -72,28 +91,39 @@ def gru_cell(x, h, params):
     return (1 - z) * h + z * candidate
 
 
+#: The cells :func:`run_sequence` unrolls: "simple" is (1.25) as printed, "tanh" its usual form.
+CELLS = {"simple": simple_rnn_cell, "tanh": tanh_rnn_cell, "lstm": lstm_cell, "gru": gru_cell}
+
+
 def run_sequence(cell, xs, params, units):
-    """Unroll ``cell`` ("simple", "lstm" or "gru") over xs of shape (T, inputs) from zero states;
+    """Unroll ``cell`` (a name in :data:`CELLS`) over xs of shape (T, inputs) from zero states;
     returns the hidden states, shape (T, units)."""
+    if cell not in CELLS:
+        raise UsageError(f"cell must be one of {', '.join(CELLS)}; got {cell!r}")
     h, c, states = np.zeros(units), np.zeros(units), []
     for x in np.asarray(xs, dtype=float):
         if cell == "lstm":
             h, c = lstm_cell(x, h, c, params)
         else:
-            h = (simple_rnn_cell if cell == "simple" else gru_cell)(x, h, params)
+            h = CELLS[cell](x, h, params)
         states.append(h)
     return np.array(states)
 
 
 def _split(W, units):
-    """(recurrent part acting on h, input part acting on x) of a book matrix, Keras-shaped."""
+    """(recurrent part acting on h, input part acting on x) of a matrix acting on [h; x] (the
+    order of (1.26)), Keras-shaped."""
     return W[:, :units].T, W[:, units:].T
 
 
 def simple_rnn_to_keras(params):
-    """[kernel, recurrent_kernel, bias] for ``keras.layers.SimpleRNNCell.set_weights``."""
-    recurrent, kernel = _split(params["W"], len(params["b"]))
-    return [kernel, recurrent, params["b"]]
+    """[kernel, recurrent_kernel, bias] for ``keras.layers.SimpleRNNCell.set_weights``:
+    W [x; h] = x @ kernel + h @ recurrent_kernel with kernel = W[:, :inputs]^T (x comes first
+    in (1.25)). ``SimpleRNNCell(units, activation=None)`` then computes :func:`simple_rnn_cell`,
+    the default ``SimpleRNNCell(units)`` :func:`tanh_rnn_cell`."""
+    W = params["W"]
+    inputs = W.shape[1] - len(params["b"])
+    return [W[:, :inputs].T, W[:, inputs:].T, params["b"]]
 
 
 def lstm_to_keras(params):
