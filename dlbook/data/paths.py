@@ -240,7 +240,7 @@ class Survey:
     @property
     def nothing_there(self):
         """No file of the dataset is there and no folder on the way is broken: the tiny subset may stand in."""
-        return not self.present and not self.problems and not self.folder
+        return not self.present and not self.folder
 
     @property
     def missing(self):
