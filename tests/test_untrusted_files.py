@@ -62,15 +62,31 @@ class _Reduce:
 
 
 def _globals_in_order(data):
-    """The (module, name) pairs a pickle names, in order, read with pickletools (nothing is run)."""
-    found, strings = [], []
+    """The (module, name) pairs a pickle names, in order, read with pickletools (nothing is run).
+
+    STACK_GLOBAL takes its two names from the stack; they may come from the memo (BINGET), so
+    strings put in and got from the memo are followed.
+    """
+    found, strings, memo, last = [], [], {}, None
     for opcode, arg, _ in pickletools.genops(data):
-        if opcode.name in ("GLOBAL", "INST"):
+        name = opcode.name
+        if name in ("GLOBAL", "INST"):
             found.append(tuple(arg.split(" ", 1)))
-        elif opcode.name == "STACK_GLOBAL":
+        elif name == "STACK_GLOBAL":
             found.append(tuple(strings[-2:]))
-        elif opcode.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
+        if name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE", "BINUNICODE8"):
             strings.append(arg)
+            last = arg
+        elif name == "MEMOIZE":
+            memo[len(memo)] = last
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[arg] = last
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            last = memo.get(arg)
+            if isinstance(last, str):
+                strings.append(last)
+        elif name != "FRAME":
+            last = None
     return found
 
 
