@@ -7,6 +7,7 @@ run as real subprocesses. Every bad file is made in tmp_path from a copy of the 
 """
 import gzip
 import io
+import json
 import pickle
 import re
 import shutil
@@ -349,6 +350,38 @@ def test_chat_with_a_folder_that_holds_no_chatbot(tmp_path, capsys):
     assert code == 1
     assert_one_line_error(err, f"no trained chatbot in {tmp_path}: config.json not found",
                           f"train one with `dlbook run 1.10.6 --output-dir {tmp_path}`")
+
+
+def test_chat_with_the_weights_file_instead_of_the_folder(chatbot_dir, tmp_path, capsys):
+    bot = tmp_path / "run"
+    shutil.copytree(chatbot_dir, bot)
+    code, _, err = run(capsys, "chat", "--checkpoint", str(bot / "model.h5"), "--query", "hi")
+    assert code == 1
+    assert_one_line_error(err, f"{bot / 'model.h5'} is a file, not a chatbot folder",
+                          f"the folder that holds it, {bot}, has one")
+    assert "--output-dir" not in err
+
+
+def test_chat_with_a_config_field_of_the_wrong_kind(chatbot_dir, tmp_path, capsys):
+    bot = tmp_path / "bot"
+    shutil.copytree(chatbot_dir, bot)
+    config = json.loads((bot / "config.json").read_text())
+    (bot / "config.json").write_text(json.dumps({**config, "n_units": "8"}))
+    code, _, err = run(capsys, "chat", "--checkpoint", str(bot), "--query", "hi")
+    assert code == 1
+    assert_one_line_error(err, f"{bot / 'config.json'}: field 'n_units' must be an integer from 1 to 65,536, "
+                               f'found "8" (str)')
+
+
+def test_chat_with_a_bad_vocabulary(chatbot_dir, tmp_path, capsys):
+    bot = tmp_path / "bot"
+    shutil.copytree(chatbot_dir, bot)
+    vocab = json.loads((bot / "vocab.json").read_text())
+    (bot / "vocab.json").write_text(json.dumps({**vocab, "idx2w": vocab["idx2w"][:-1] + [None]}))
+    code, _, err = run(capsys, "chat", "--checkpoint", str(bot), "--query", "hi")
+    assert code == 1
+    assert_one_line_error(err, f"vocabulary file {bot / 'vocab.json'}: field 'idx2w' must hold non-empty strings, "
+                               f"found None (NoneType) at index {len(vocab['idx2w']) - 1}")
 
 
 def test_chat_with_the_weights_of_another_model(chatbot_dir, weights_files, tmp_path, capsys):

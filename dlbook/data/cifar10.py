@@ -99,7 +99,7 @@ def read_cifar10_batches(paths):
     if problems:
         raise DataError(f"{len(problems)} CIFAR-10 files in {display_path(problems[0][0].parent)} are bad: "
                         + "; ".join(f"{path.name} {problem}" for path, problem in problems)
-                        + f". {_fix(problems[0][0], several=True)}")
+                        + f". {_fix(problems[0][0], several=True).capitalize()}")
     return results
 
 

@@ -112,7 +112,7 @@ def read_mnist_files(root):
         raise DataError(f"MNIST file {display_path(path)} {problem}; {_fix(root)}")
     if problems:
         raise DataError(f"{len(problems)} MNIST files in {display_path(directory)} are bad: "
-                        + "; ".join(f"{p.name} {what}" for p, what in problems) + f". {_fix(root, several=True)}")
+                        + "; ".join(f"{p.name} {what}" for p, what in problems) + f". {_fix(root, several=True).capitalize()}")
     for split in ("train", "t10k"):
         images_name, labels_name = (f for f in MNIST.files if f.startswith(split + "-"))
         images, labels = arrays[images_name], arrays[labels_name]

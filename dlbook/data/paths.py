@@ -316,7 +316,7 @@ def survey_error(found, *, data_dir=None):
     missing = any(what.startswith("missing") for _, what in problems)
     broken = len(problems) - len(found.missing)
     fix = (f"run `{command}` to fetch the missing files" if not broken else
-           f"replace the broken file{'s' if broken > 1 else ''} with good copies"
+           f"replace the broken {'files with good copies' if broken > 1 else 'file with a good copy'}"
            + (f" and run `{command}` to fetch the missing ones" if missing else ""))
     return DataError(f"{spec.label} in {display_path(directory)} is unusable: {listed}. The tiny subset "
                      f"is used only when none of the real files is there; {fix}")
