@@ -209,9 +209,9 @@ def main(argv=None):
     """``dlbook download {mnist,cifar10,all} [--data-dir DIR] [--timeout S]``."""
     from dlbook.options import make_parser, positive_float
     parser = make_parser(prog="dlbook download",
-                         description="Download MNIST (~11 MB) and/or CIFAR-10 (~163 MB) into the data "
-                                     "directory, checking each file's checksum; files already there are "
-                                     "kept.")
+                         description=f"Download MNIST (~{MNIST.download_mb} MB) and/or CIFAR-10 "
+                                     f"(~{CIFAR10.download_mb} MB) into the data directory, checking each "
+                                     f"file's checksum; files already there are kept.")
     parser.add_argument("dataset", choices=[*DATASETS, "all"], help="what to download")
     parser.add_argument("--data-dir", default=None, metavar="DIR",
                         help="data directory (default: $DLBOOK_DATA_DIR, else ./data)")

@@ -189,8 +189,8 @@ def file_problem(path):
     if stat.S_ISDIR(target.st_mode):
         return "is a directory, not a file"
     if not stat.S_ISREG(target.st_mode):
-        return f"is not a regular file ({'a symlink to ' if stat.S_ISLNK(entry.st_mode) else ''}a "\
-               f"{_kind(target.st_mode)})"
+        via = "a symlink to " if stat.S_ISLNK(entry.st_mode) else ""
+        return f"is not a regular file ({via}a {_kind(target.st_mode)})"
     try:
         with open(path, "rb"):
             pass
