@@ -33,7 +33,7 @@ TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.
 @pytest.fixture(autouse=True)
 def _no_global_tf_seed_left_behind():
     """The `dlbook run` calls here seed TensorFlow globally; leave no global seed to later tests
-    (a Dataloader with a shuffle buffer fails under a global seed: see the report of issue 13)."""
+    (Dataloader(..., shuffle_buffer_size=k) fails while a global seed is set: dataset.py _indices)."""
     yield
     if "tensorflow" in sys.modules:
         sys.modules["tensorflow"].random.set_seed(None)

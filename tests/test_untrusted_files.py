@@ -38,7 +38,7 @@ REAL_FORMATS = Path(__file__).parent / "data" / "real_formats"
 @pytest.fixture(autouse=True)
 def _no_global_tf_seed_left_behind():
     """The `dlbook run` calls here seed TensorFlow globally; leave no global seed to later tests
-    (a Dataloader with a shuffle buffer fails under a global seed: see the report of issue 13)."""
+    (Dataloader(..., shuffle_buffer_size=k) fails while a global seed is set: dataset.py _indices)."""
     yield
     if "tensorflow" in sys.modules:
         sys.modules["tensorflow"].random.set_seed(None)
