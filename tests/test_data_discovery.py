@@ -30,15 +30,6 @@ IMAGES, LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"
 TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
 
 
-@pytest.fixture(autouse=True)
-def _no_global_tf_seed_left_behind():
-    """The `dlbook run` calls here seed TensorFlow globally; leave no global seed to later tests
-    (Dataloader(..., shuffle_buffer_size=k) fails while a global seed is set: dataset.py _indices)."""
-    yield
-    if "tensorflow" in sys.modules:
-        sys.modules["tensorflow"].random.set_seed(None)
-
-
 @pytest.fixture
 def data(tmp_path):
     """A data directory holding copies of the tiny MNIST and CIFAR-10 (the "real" data here)."""

@@ -35,15 +35,6 @@ TINY_CIFAR = REPO_TINY_DIR / "cifar10" / "cifar-10-batches-py"
 REAL_FORMATS = Path(__file__).parent / "data" / "real_formats"
 
 
-@pytest.fixture(autouse=True)
-def _no_global_tf_seed_left_behind():
-    """The `dlbook run` calls here seed TensorFlow globally; leave no global seed to later tests
-    (Dataloader(..., shuffle_buffer_size=k) fails while a global seed is set: dataset.py _indices)."""
-    yield
-    if "tensorflow" in sys.modules:
-        sys.modules["tensorflow"].random.set_seed(None)
-
-
 # ---------------------------------------------------------------- hostile pickles
 def _s(text):
     """A protocol-0 string argument."""
