@@ -1,4 +1,4 @@
-"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``.
+"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``.
 
 TensorFlow is imported only by the section that runs, so ``dlbook --help`` and ``dlbook list``
 answer well under a second. A section is a module ``chapters.ch01.<name>`` with a
@@ -40,6 +40,7 @@ commands:
                             ('dlbook run SECTION --help' lists its options)
   figures [--out DIR]       regenerate the chapter's computed figures as PNG files
   chat --checkpoint DIR     talk to a trained 1.10.6 chatbot ('dlbook chat --help')
+  download mnist|cifar10    download a real dataset into the data directory ('dlbook download --help')
 
 options:
   --debug                   show full tracebacks for errors
@@ -95,6 +96,7 @@ COMMANDS = {
     "run": cmd_run,
     "figures": lambda argv: _call("dlbook.plots", "main", argv),
     "chat": lambda argv: _call("chapters.ch01.s1_10_6_chatbot", "chat_main", argv),
+    "download": lambda argv: _call("dlbook.data.download", "main", argv),
 }
 
 

@@ -1,4 +1,5 @@
 """1.10.6 chatbot data: tokenizer, vocabulary, padded arrays and masks, the three corpus readers."""
+import json
 import pickle
 import sys
 import types
@@ -9,8 +10,9 @@ import pytest
 
 from dlbook.chat.corpus import (chatterbot_categories, load_chatterbot_pairs, load_tl_corpus,
                                 read_tsv_pairs)
+from dlbook.chat.store import read_config
 from dlbook.chat.vocab import Vocabulary, make_arrays, pad_query, tokenize
-from dlbook.errors import DataError
+from dlbook.errors import CheckpointError, DataError
 
 
 def test_tokenize_lowercases_and_drops_punctuation():
@@ -126,9 +128,89 @@ def test_tensorlayer_corpus_errors(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="missing .*idx_q.npy"):
         load_tl_corpus(tmp_path)
     _write_tl_corpus(tmp_path, ["_", "unk", "a"], [[2, 9]], [[2, 0]], monkeypatch)
-    with pytest.raises(DataError, match="idx_q.npy has ids outside 0..2"):
+    with pytest.raises(DataError, match=r"idx_q.npy has ids 2..9, expected 0..2"):
         load_tl_corpus(tmp_path)
     # metadata that would run code is refused
     (tmp_path / "metadata.pkl").write_bytes(pickle.dumps({"idx2w": ["_"], "x": types.SimpleNamespace()}))
-    with pytest.raises(DataError, match="not plain data"):
+    with pytest.raises(DataError, match=r"metadata.pkl refers to types.SimpleNamespace, which such a file never holds"):
         load_tl_corpus(tmp_path)
+
+
+# ---------------------------------------------------------------- chatbot folders from elsewhere
+GOOD_CONFIG = {"vocabulary_size": 7, "decoder_seq_length": 5, "n_layer": 1, "n_units": 8, "embedding_size": 8,
+               "query_len": 5, "losses": [2.5]}
+
+
+@pytest.mark.parametrize("field, value, found", [
+    ("n_units", "8", '"8" (str)'),
+    ("n_units", 8.0, "8.0 (float)"),
+    ("n_layer", True, "true (bool)"),
+    ("n_layer", 0, "0 (int)"),
+    ("embedding_size", -3, "-3 (int)"),
+    ("vocabulary_size", 10 ** 12, "1000000000000 (int)"),
+    ("query_len", None, "null (NoneType)"),
+    ("decoder_seq_length", [5], "[5] (list)"),
+])
+def test_config_fields_are_checked_by_type_and_range(tmp_path, field, value, found):
+    (tmp_path / "config.json").write_text(json.dumps({**GOOD_CONFIG, field: value}))
+    with pytest.raises(CheckpointError) as info:
+        read_config(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'config.json'}: field {field!r} must be an integer from ")
+    assert message.endswith(f", found {found}")
+
+
+def test_config_that_is_not_an_object_or_lacks_fields(tmp_path):
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match=r"config.json holds a JSON list, expected an object"):
+        read_config(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({k: v for k, v in GOOD_CONFIG.items() if k != "n_units"}))
+    with pytest.raises(CheckpointError, match=r"config.json lacks n_units: not a dlbook chatbot config"):
+        read_config(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(GOOD_CONFIG))
+    assert read_config(tmp_path) == GOOD_CONFIG
+
+
+def test_checkpoint_given_as_a_file_names_its_folder(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(GOOD_CONFIG))
+    (tmp_path / "model.h5").write_bytes(b"weights")
+    with pytest.raises(CheckpointError) as info:
+        read_config(tmp_path / "model.h5")
+    message = str(info.value)
+    assert message == (f"{tmp_path / 'model.h5'} is a file, not a chatbot folder: give the folder that holds "
+                       f"config.json, vocab.json and model.h5; the folder that holds it, {tmp_path}, has one")
+    assert "--output-dir" not in message
+
+
+VOCAB = {"idx2w": ["_", "unk", "start_id", "end_id", "hello"], "pad": "_", "unk": "unk", "start": "start_id",
+         "end": "end_id"}
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"idx2w": "_ unk start_id end_id"}, "field 'idx2w' must be a list of words, found '_ unk start_id end_id' (str)"),
+    ({"idx2w": ["_", "unk", "start_id", "end_id", 7]}, "field 'idx2w' must hold non-empty strings, found 7 (int) "
+                                                       "at index 4"),
+    ({"idx2w": ["_", "unk", "start_id"]}, "field 'idx2w' must hold 4 to 10,000,000 words"),
+    ({"pad": 0}, "field 'pad' must be a word (a string), found 0 (int)"),
+    ({"end": "eos"}, "field 'end' is 'eos', which is not in idx2w"),
+    ({"idx2w": ["_", "unk", "start_id", "end_id", "unk"]}, "idx2w holds 'unk' more than once"),
+    ({"idx2w": ["unk", "_", "start_id", "end_id"]}, "the pad token '_' must have id 0, it has 1"),
+    (None, "expected a JSON object with fields idx2w, pad, unk, start, end; found ['_'] (list)"),
+])
+def test_vocab_fields_are_checked(tmp_path, change, expected):
+    path = tmp_path / "vocab.json"
+    path.write_text(json.dumps(["_"] if change is None else {**VOCAB, **change}))
+    with pytest.raises(DataError) as info:
+        Vocabulary.load(path)
+    message = str(info.value)
+    assert message.startswith(f"vocabulary file {path}: ") and expected in message, message
+
+
+def test_vocab_missing_fields_and_bad_json(tmp_path):
+    path = tmp_path / "vocab.json"
+    path.write_text('{"idx2w": ["_"]}')
+    with pytest.raises(DataError, match=r"vocab.json: fields pad, unk, start, end missing: not a dlbook vocabulary"):
+        Vocabulary.load(path)
+    path.write_bytes(b"\xff\xfe not json")
+    with pytest.raises(DataError, match=r"vocab.json is not valid JSON"):
+        Vocabulary.load(path)

@@ -96,7 +96,7 @@ def test_mnist_checksum_mismatch_leaves_no_file(tmp_path):
     found = hashlib.md5(gzip.decompress((TINY_MNIST / name).read_bytes())).hexdigest()
     assert f"could not download {name}" in message
     assert f"checksum mismatch (md5 {found}, expected {download.MNIST_MD5[name]})" in message
-    assert "python scripts/download_data.py mnist --data-dir" in message and "\n" not in message
+    assert "dlbook download mnist --data-dir" in message and "\n" not in message
     assert list((tmp_path / "mnist").iterdir()) == []
 
 

@@ -13,7 +13,9 @@ from dlbook.data import load_cifar10_dataset, load_mnist_dataset, resolve_data_d
 from dlbook.data import paths
 from dlbook.data.cifar10 import load_cifar10_label_names, read_cifar10_batch, write_cifar10_pickle
 from dlbook.data.mnist import IDX_IMAGES_MAGIC, read_idx, write_idx_gz
-from dlbook.data.paths import REPO_TINY_DIR, find_dataset
+from dlbook.data.locate import find_dataset
+from dlbook.data import locate
+from dlbook.data.paths import REPO_TINY_DIR
 from dlbook.errors import DataError, ShapeError
 
 TINY_MNIST = REPO_TINY_DIR / "mnist"
@@ -151,7 +153,7 @@ def test_mnist_missing_files_error_names_files_and_fix(tmp_path):
     message = str(info.value)
     assert "train-images-idx3-ubyte.gz" in message and "t10k-labels-idx1-ubyte.gz" in message
     assert "train-labels-idx1-ubyte.gz," not in message  # present: not listed as missing
-    assert "python scripts/download_data.py mnist --data-dir" in message and "\n" not in message
+    assert "dlbook download mnist --data-dir" in message and "\n" not in message
 
 
 # ---------------------------------------------------------------- CIFAR-10
@@ -260,13 +262,13 @@ def test_find_dataset_falls_back_to_tiny_and_says_so(tmp_path, capsys, name, cou
     message = capsys.readouterr().out.strip()
     assert location.tiny and location.path == REPO_TINY_DIR and message == location.message
     assert "not found in" in message and f"({count} training images)" in message
-    assert f"python scripts/download_data.py {name} --data-dir" in message
+    assert f"dlbook download {name} --data-dir" in message
 
 
 def test_find_dataset_prefers_real_data_and_errors_without_any(mnist_copy, monkeypatch, tmp_path):
     location = find_dataset("mnist", mnist_copy, announce=False)
     assert not location.tiny and location.path == mnist_copy
-    monkeypatch.setattr(paths, "REPO_TINY_DIR", tmp_path / "no-tiny-here")
+    monkeypatch.setattr(locate, "REPO_TINY_DIR", tmp_path / "no-tiny-here")
     with pytest.raises(DataError, match="MNIST files not found"):
         find_dataset("mnist", tmp_path / "empty", announce=False)
     with pytest.raises(DataError, match="unknown dataset 'svhn'"):

@@ -7,6 +7,7 @@ run as real subprocesses. Every bad file is made in tmp_path from a copy of the 
 """
 import gzip
 import io
+import json
 import pickle
 import re
 import shutil
@@ -32,8 +33,8 @@ from dlbook.utils import fit, predict
 TINY_MNIST = REPO_TINY_DIR / "mnist"
 TINY_CIFAR = REPO_TINY_DIR / "cifar10" / "cifar-10-batches-py"
 MNIST_IMAGES = "train-images-idx3-ubyte.gz"
-MNIST_FIX = "python scripts/download_data.py mnist"
-CIFAR_FIX = "python scripts/download_data.py cifar10"
+MNIST_FIX = "dlbook download mnist"
+CIFAR_FIX = "dlbook download cifar10"
 
 
 def run(capsys, *argv):
@@ -95,8 +96,8 @@ BAD_MNIST = {  # case: (how the file is spoiled, what the message must say)
                                            MNIST_FIX]),
     "image/label count mismatch": (_mnist_count_mismatch, ["600 images but", "t10k-labels-idx1-ubyte.gz has 599",
                                                            "replace both files with a matching pair"]),
-    "label out of range": (_mnist_label_out_of_range, ["t10k-labels-idx1-ubyte.gz has label 12 (> 9)",
-                                                       "replace it with a good copy"]),
+    "label out of range": (_mnist_label_out_of_range, ["t10k-labels-idx1-ubyte.gz has label 12 (> 9), "
+                                                       "expected labels 0..9", MNIST_FIX]),
 }
 
 
@@ -131,12 +132,12 @@ BAD_CIFAR = {  # case: (file, content or None for "the first 5,000 bytes", what 
     "truncated pickle": ("test_batch", None, ["test_batch is not a readable pickle", "truncated", CIFAR_FIX]),
     "pickle of a list": ("test_batch", pickle.dumps([1, 2, 3]), ["holds a list, not a dict", CIFAR_FIX]),
     "wrong image size": ("test_batch", pickle.dumps({"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]}),
-                         ["has data uint8[2, 100], expected uint8[n, 3072]", "replace it with a good copy"]),
+                         ["has data uint8[2, 100], expected uint8[n, 3072]", CIFAR_FIX]),
     "image/label count mismatch": ("test_batch",
                                    pickle.dumps({"data": np.zeros((2, 3072), np.uint8), "labels": [0]}),
-                                   ["test_batch has 2 images but 1 labels", "replace it with a good copy"]),
+                                   ["test_batch has 2 images but 1 labels", CIFAR_FIX]),
     "label out of range": ("test_batch", pickle.dumps({"data": np.zeros((1, 3072), np.uint8), "labels": [12]}),
-                           ["test_batch has labels outside 0..9", "replace it with a good copy"]),
+                           ["test_batch has labels outside 0..9 (found 12..12)", CIFAR_FIX]),
     "bad training batch": ("data_batch_2", b"garbage", ["data_batch_2 is not a readable pickle", CIFAR_FIX]),
 }
 
@@ -349,6 +350,38 @@ def test_chat_with_a_folder_that_holds_no_chatbot(tmp_path, capsys):
     assert code == 1
     assert_one_line_error(err, f"no trained chatbot in {tmp_path}: config.json not found",
                           f"train one with `dlbook run 1.10.6 --output-dir {tmp_path}`")
+
+
+def test_chat_with_the_weights_file_instead_of_the_folder(chatbot_dir, tmp_path, capsys):
+    bot = tmp_path / "run"
+    shutil.copytree(chatbot_dir, bot)
+    code, _, err = run(capsys, "chat", "--checkpoint", str(bot / "model.h5"), "--query", "hi")
+    assert code == 1
+    assert_one_line_error(err, f"{bot / 'model.h5'} is a file, not a chatbot folder",
+                          f"the folder that holds it, {bot}, has one")
+    assert "--output-dir" not in err
+
+
+def test_chat_with_a_config_field_of_the_wrong_kind(chatbot_dir, tmp_path, capsys):
+    bot = tmp_path / "bot"
+    shutil.copytree(chatbot_dir, bot)
+    config = json.loads((bot / "config.json").read_text())
+    (bot / "config.json").write_text(json.dumps({**config, "n_units": "8"}))
+    code, _, err = run(capsys, "chat", "--checkpoint", str(bot), "--query", "hi")
+    assert code == 1
+    assert_one_line_error(err, f"{bot / 'config.json'}: field 'n_units' must be an integer from 1 to 65,536, "
+                               f'found "8" (str)')
+
+
+def test_chat_with_a_bad_vocabulary(chatbot_dir, tmp_path, capsys):
+    bot = tmp_path / "bot"
+    shutil.copytree(chatbot_dir, bot)
+    vocab = json.loads((bot / "vocab.json").read_text())
+    (bot / "vocab.json").write_text(json.dumps({**vocab, "idx2w": vocab["idx2w"][:-1] + [None]}))
+    code, _, err = run(capsys, "chat", "--checkpoint", str(bot), "--query", "hi")
+    assert code == 1
+    assert_one_line_error(err, f"vocabulary file {bot / 'vocab.json'}: field 'idx2w' must hold non-empty strings, "
+                               f"found None (NoneType) at index {len(vocab['idx2w']) - 1}")
 
 
 def test_chat_with_the_weights_of_another_model(chatbot_dir, weights_files, tmp_path, capsys):

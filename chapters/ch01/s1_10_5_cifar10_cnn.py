@@ -36,7 +36,7 @@ from dlbook import distribute
 from dlbook.checkpoints import load_checkpoint, save_checkpoint
 from dlbook.compat import tl
 from dlbook.data import CIFAR10, Dataloader
-from dlbook.data.paths import find_dataset
+from dlbook.data.locate import find_dataset
 from dlbook.data.transforms import (numpy_test_transform, numpy_train_transform, test_transform,
                                     train_transform)
 from dlbook.errors import DlbookError, UsageError

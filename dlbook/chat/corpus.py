@@ -6,17 +6,19 @@
 - :func:`read_tsv_pairs`: a plain text file with one ``query<TAB>reply`` per line.
 - :func:`load_tl_corpus`: the TensorLayer seq2seq-chatbot format used by the book
   (``idx_q.npy``, ``idx_a.npy``, ``metadata.pkl`` with ``w2idx``/``idx2w``), read without
-  nltk even though the real Twitter ``metadata.pkl`` pickles an ``nltk.FreqDist``.
+  nltk even though the real Twitter ``metadata.pkl`` pickles an ``nltk.FreqDist``. The arrays
+  are read with ``allow_pickle=False`` and ``metadata.pkl`` through :mod:`dlbook.safe_pickle`,
+  so a corpus from elsewhere cannot run code.
 """
 import glob
 import os
-import pickle
-from collections import Counter
 
 import numpy as np
 
+from dlbook import safe_pickle
 from dlbook.chat.vocab import END, PAD, START, UNK, Vocabulary
 from dlbook.errors import DataError
+from dlbook.safe_pickle import FreqDist  # noqa: F401  (the stand-in for nltk's, importable from here)
 
 
 def chatterbot_dir(language="english"):
@@ -89,27 +91,6 @@ def read_tsv_pairs(path):
     return pairs
 
 
-class FreqDist(Counter):
-    """Stand-in for ``nltk.probability.FreqDist`` (a Counter subclass) when unpickling metadata."""
-
-
-class _MetadataUnpickler(pickle.Unpickler):
-    """Unpickles only plain data and nltk's FreqDist: a corpus file cannot run code."""
-
-    _ALLOWED = {("collections", "Counter"), ("collections", "OrderedDict"),
-                ("collections", "defaultdict"), ("builtins", "set"), ("builtins", "frozenset"),
-                ("builtins", "list"), ("builtins", "dict"), ("builtins", "tuple")}
-
-    def find_class(self, module, name):
-        if module.startswith("nltk") and name == "FreqDist":
-            return FreqDist
-        if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
-        if module.startswith("numpy"):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"metadata.pkl refers to {module}.{name}, which is not plain data")
-
-
 def load_tl_corpus(directory):
     """Read the TensorLayer seq2seq-chatbot corpus in ``directory``.
 
@@ -122,26 +103,47 @@ def load_tl_corpus(directory):
     if missing:
         raise DataError(f"TensorLayer chatbot corpus incomplete: missing {', '.join(missing)} "
                         "(expected idx_q.npy, idx_a.npy and metadata.pkl in one folder)")
-    try:
-        idx_q = np.load(paths["idx_q.npy"], allow_pickle=False)
-        idx_a = np.load(paths["idx_a.npy"], allow_pickle=False)
-        with open(paths["metadata.pkl"], "rb") as f:
-            metadata = _MetadataUnpickler(f, encoding="latin1").load()
-    except (ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
-        raise DataError(f"cannot read the TensorLayer chatbot corpus in {directory}: {exc}") from None
+    idx_q, idx_a = (_read_ids(paths[name]) for name in ("idx_q.npy", "idx_a.npy"))
+    metadata = safe_pickle.load(paths["metadata.pkl"], safe_pickle.TL_METADATA_GLOBALS,
+                                what="TensorLayer chatbot metadata", fix="use the metadata.pkl that came with "
+                                "idx_q.npy and idx_a.npy (TensorLayer's data/twitter format)")
+    meta = paths["metadata.pkl"]
     if not isinstance(metadata, dict) or "idx2w" not in metadata:
-        raise DataError(f"{paths['metadata.pkl']} has no 'idx2w' list (TensorLayer chatbot metadata)")
-    if idx_q.ndim != 2 or idx_a.ndim != 2 or len(idx_q) != len(idx_a):
-        raise DataError(f"idx_q.npy {idx_q.shape} and idx_a.npy {idx_a.shape} must be 2-D with the same rows")
-    idx2w = [str(w) for w in metadata["idx2w"]] + [w for w in (START, END) if w not in metadata["idx2w"]]
+        found = f"keys {sorted(map(str, metadata))}" if isinstance(metadata, dict) else f"a {type(metadata).__name__}"
+        raise DataError(f"{meta} holds {found}, expected a dict with an 'idx2w' list (TensorLayer chatbot metadata)")
+    words = metadata["idx2w"]
+    if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
+        found = (f"a {type(words).__name__}" if not isinstance(words, (list, tuple)) else
+                 f"a {type(next(w for w in words if not isinstance(w, str))).__name__} among the words")
+        raise DataError(f"{meta}: 'idx2w' must be a list of words (strings), found {found}")
+    if len(idx_q) != len(idx_a):
+        raise DataError(f"{paths['idx_q.npy']} has {len(idx_q)} rows but {paths['idx_a.npy']} has {len(idx_a)}: "
+                        "expected one reply row per query row")
+    idx2w = list(words) + [w for w in (START, END) if w not in words]
     if not idx2w or idx2w[0] != PAD or UNK not in idx2w:
-        raise DataError(f"{paths['metadata.pkl']}: idx2w must start with the pad word {PAD!r} and "
+        raise DataError(f"{meta}: idx2w must start with the pad word {PAD!r} and "
                         f"contain {UNK!r}")
     vocab = Vocabulary(idx2w)
-    n_words = len(metadata["idx2w"])
+    n_words = len(words)
     for name, rows in (("idx_q.npy", idx_q), ("idx_a.npy", idx_a)):
         if rows.size and (rows.min() < 0 or rows.max() >= n_words):
-            raise DataError(f"{name} has ids outside 0..{n_words - 1} (the size of idx2w)")
+            raise DataError(f"{paths[name]} has ids {rows.min()}..{rows.max()}, expected 0..{n_words - 1} "
+                            f"(the size of idx2w in metadata.pkl)")
     query_ids = [[int(i) for i in row if i != 0] for row in idx_q]
     reply_ids = [[int(i) for i in row if i != 0] for row in idx_a]
     return query_ids, reply_ids, vocab
+
+
+def _read_ids(path):
+    """A 2-D integer array from a ``.npy`` file, read without unpickling anything."""
+    try:
+        rows = np.load(path, allow_pickle=False)
+    except ValueError as exc:  # also numpy's "Object arrays cannot be loaded when allow_pickle=False"
+        raise DataError(f"{path} is not a plain .npy array of word ids ({exc}); a corpus file from "
+                        "elsewhere may not hold pickled objects") from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path} cannot be read as a .npy array ({exc})") from None
+    if not isinstance(rows, np.ndarray) or rows.ndim != 2 or rows.dtype.kind not in "iu":
+        found = f"{rows.dtype}{list(rows.shape)}" if isinstance(rows, np.ndarray) else type(rows).__name__
+        raise DataError(f"{path} holds {found}, expected a 2-D integer array (rows of word ids)")
+    return rows

@@ -24,20 +24,52 @@ def save_run_files(directory, config, vocab):
     vocab.save(os.path.join(directory, VOCAB_NAME))
 
 
+# The fields the read side uses, with the range each must be in (type: int, never bool).
+CONFIG_FIELDS = {
+    "vocabulary_size": (4, 10_000_000),  # at least the 4 special tokens
+    "decoder_seq_length": (1, 10_000),
+    "n_layer": (1, 100),
+    "n_units": (1, 65_536),
+    "embedding_size": (1, 65_536),
+    "query_len": (1, 10_000),
+}
+
+
 def read_config(directory):
-    """The config.json of a chatbot folder, or a CheckpointError saying what is missing."""
+    """The config.json of a chatbot folder, each field the reader uses checked (type and range).
+
+    Raises CheckpointError naming the folder or the file (and the field) when ``directory`` is a
+    file, holds no config.json, or its config.json is not JSON or has a field of the wrong kind.
+    """
     path = os.path.join(directory, CONFIG_NAME)
+    if os.path.isfile(directory):
+        parent = os.path.dirname(os.path.abspath(directory))
+        shown = os.path.dirname(str(directory)) or "."
+        hint = (f"; the folder that holds it, {shown}, has one" if os.path.isfile(os.path.join(parent, CONFIG_NAME))
+                else "")
+        raise CheckpointError(f"{directory} is a file, not a chatbot folder: give the folder that holds "
+                              f"{CONFIG_NAME}, {VOCAB_NAME} and {WEIGHTS_NAME}{hint}")
     if not os.path.isfile(path):
         raise CheckpointError(f"no trained chatbot in {directory}: {CONFIG_NAME} not found "
                               f"(train one with `dlbook run 1.10.6 --output-dir {directory}`)")
     try:
         with open(path, encoding="utf-8") as f:
             config = json.load(f)
-        missing = [k for k in MODEL_KEYS + ("query_len",) if k not in config]
-    except ValueError as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path} is not valid JSON ({exc})") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} holds a JSON {type(config).__name__}, expected an object with the "
+                              f"fields {', '.join(CONFIG_FIELDS)}: not a dlbook chatbot config")
+    missing = [k for k in CONFIG_FIELDS if k not in config]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}: not a dlbook chatbot config")
+    for key, (low, high) in CONFIG_FIELDS.items():
+        value = config[key]
+        if type(value) is not int or not low <= value <= high:
+            raise CheckpointError(f"{path}: field {key!r} must be an integer from {low:,} to {high:,}, "
+                                  f"found {json.dumps(value)[:40]} ({type(value).__name__})")
     return config
 
 

@@ -22,6 +22,7 @@ from dlbook.fileio import atomic_path
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 PAD, UNK, START, END = "_", "unk", "start_id", "end_id"  # the book's (TL chatbot's) names
+MAX_VOCABULARY = 10_000_000  # words in a vocabulary file; far above any corpus dlbook trains on
 
 
 def tokenize(text):
@@ -50,7 +51,9 @@ class Vocabulary:
         self.idx2w = list(idx2w)
         self.w2idx = {w: i for i, w in enumerate(self.idx2w)}
         if len(self.w2idx) != len(self.idx2w):
-            raise DataError("vocabulary has duplicate words; each word must appear once in idx2w")
+            repeated = next(w for i, w in enumerate(self.idx2w) if self.w2idx[w] != i)
+            raise DataError(f"vocabulary has duplicate words (idx2w holds {repeated!r} more than once); "
+                            f"each word must appear once in idx2w")
         missing = [t for t in (pad, unk, start, end) if t not in self.w2idx]
         if missing:
             raise DataError(f"vocabulary lacks the special token(s) {missing}; "
@@ -107,13 +110,55 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path):
+        """The vocabulary in the JSON file ``path``, each field checked (type and range).
+
+        Raises DataError naming the file and the field when the file is missing, not JSON, or a
+        field is absent or of the wrong kind; JSON holds only data, so nothing in it can run.
+        """
         try:
             with open(path, encoding="utf-8") as f:
-                return cls.from_json(json.load(f))
+                data = json.load(f)
         except FileNotFoundError:
             raise DataError(f"vocabulary file not found: {path}") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DataError(f"vocabulary file {path} is not a dlbook vocabulary ({exc})") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataError(f"vocabulary file {path} is not valid JSON ({exc})") from None
+        except OSError as exc:
+            raise DataError(f"vocabulary file {path} cannot be read ({exc.strerror or exc})") from None
+        try:
+            return cls.from_json(_checked_vocab_json(data))
+        except DataError as exc:
+            raise DataError(f"vocabulary file {path}: {exc}") from None
+
+
+def _describe(value):
+    text = repr(value)
+    return f"{text[:40]}{'...' if len(text) > 40 else ''} ({type(value).__name__})"
+
+
+def _checked_vocab_json(data):
+    """``data`` when it is a dlbook vocabulary (see :meth:`Vocabulary.to_json`), else a DataError
+    naming the first field that is wrong, what was expected and what was found."""
+    if not isinstance(data, dict):
+        raise DataError(f"expected a JSON object with fields idx2w, pad, unk, start, end; found {_describe(data)}")
+    missing = [k for k in ("idx2w", "pad", "unk", "start", "end") if k not in data]
+    if missing:
+        raise DataError(f"field{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing: "
+                        f"not a dlbook vocabulary")
+    words = data["idx2w"]
+    if not isinstance(words, list):
+        raise DataError(f"field 'idx2w' must be a list of words, found {_describe(words)}")
+    if not 4 <= len(words) <= MAX_VOCABULARY:
+        raise DataError(f"field 'idx2w' must hold 4 to {MAX_VOCABULARY:,} words (the 4 special tokens "
+                        f"first), found {len(words):,}")
+    for i, word in enumerate(words):
+        if not isinstance(word, str) or not word:
+            raise DataError(f"field 'idx2w' must hold non-empty strings, found {_describe(word)} at index {i}")
+    for key in ("pad", "unk", "start", "end"):
+        if not isinstance(data[key], str):
+            raise DataError(f"field {key!r} must be a word (a string), found {_describe(data[key])}")
+        if data[key] not in words:
+            raise DataError(f"field {key!r} is {data[key]!r}, which is not in idx2w")
+    return data
 
 
 def write_json(path, data):

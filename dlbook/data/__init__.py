@@ -1,12 +1,11 @@
 """Data: MNIST and CIFAR-10 loaders with TensorLayer's return values, and the book's
 ``Dataset`` / ``Dataloader`` API (1.10.5) built on ``tf.data``.
 
-Importing this package applies the TensorLayer compatibility fixes (``dlbook.compat``).
-Names are resolved lazily from their modules, listed in ``_EXPORTS``.
+Names are resolved lazily from their modules, listed in ``_EXPORTS``. The raw loaders, the data
+discovery (``find_dataset``) and the downloader do not import TensorFlow; ``Dataset`` and
+``Dataloader`` do (through :mod:`dlbook.compat`, which applies the TensorLayer fixes first).
 """
 from dlbook.lazy import lazy_exports
-
-import dlbook.compat  # noqa: F401  (TensorLayer fixes first)
 
 _EXPORTS = {
     # raw loaders: the return values of tl.files.load_mnist_dataset / load_cifar10_dataset
@@ -14,8 +13,8 @@ _EXPORTS = {
     "load_cifar10_dataset": "dlbook.data.cifar10",
     "load_cifar10_label_names": "dlbook.data.cifar10",
     "resolve_data_dir": "dlbook.data.paths",
-    "find_dataset": "dlbook.data.paths",
-    "DatasetLocation": "dlbook.data.paths",
+    "find_dataset": "dlbook.data.locate",
+    "DatasetLocation": "dlbook.data.locate",
     "download_mnist": "dlbook.data.download",
     "download_cifar10": "dlbook.data.download",
     "download_dataset": "dlbook.data.download",

@@ -1,20 +1,23 @@
 """CIFAR-10: ``load_cifar10_dataset`` with the return values of ``tl.files.load_cifar10_dataset``.
 
 Reads the official python-pickle batches (written by Python 2: str keys) and Python 3 re-pickles
-of them (bytes keys, as in ../shared/data) alike, checks every batch, and loads the training
-batches that exist (with a warning when some are missing).
+of them (bytes keys, as in ../shared/data) alike, through :mod:`dlbook.safe_pickle`: a batch can
+only build numpy arrays and plain data, never call anything else. Checks every batch, loads the
+training batches that exist (with a warning when some are missing), and reports every bad batch
+in one message.
 """
 import os
-import pickle
 import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from dlbook import safe_pickle
 from dlbook.fileio import atomic_path
-from dlbook.data.paths import (CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES,
-                               display_path, missing_files, resolve_data_dir)
+from dlbook.data.paths import (CIFAR10, CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH,  # noqa: F401
+                               CIFAR10_TRAIN_BATCHES, display_path, download_command, resolve_data_dir,
+                               survey, survey_error)
 from dlbook.errors import DataError, ShapeError
 
 IMAGE_SIZE = 32 * 32 * 3
@@ -24,54 +27,92 @@ def _text(value):
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
+def _fix(path, several=False):
+    command = download_command("cifar10", Path(path).parent.parent.parent)
+    return (f"delete {'them' if several else 'it'} and put {'good copies' if several else 'a good copy'} "
+            f"there (or run `{command}`)")
+
+
 def _unpickle(path):
     """The dict in a CIFAR-10 pickle, with str keys whichever Python wrote it."""
     path = Path(path)
-    fix = "delete it and put a good copy there (or run `python scripts/download_data.py cifar10`)"
-    try:
-        with open(path, "rb") as f:
-            content = pickle.load(f, encoding="latin-1")  # Python 2 str -> str; Python 3 bytes stay bytes
-    except FileNotFoundError:
-        raise DataError(f"CIFAR-10 file not found: {display_path(path)}") from None
-    except EOFError:
-        raise DataError(f"CIFAR-10 file {display_path(path)} is empty or truncated; {fix}") from None
-    except Exception as exc:  # unpickling garbage can raise almost anything
-        raise DataError(f"CIFAR-10 file {display_path(path)} is not a readable pickle "
-                        f"({type(exc).__name__}: {exc}); {fix}") from None
+    content = safe_pickle.load(path, safe_pickle.CIFAR10_GLOBALS, what="CIFAR-10 file",
+                               shown=display_path(path), fix=_fix(path))
     if not isinstance(content, dict):
-        raise DataError(f"CIFAR-10 file {display_path(path)} holds a {type(content).__name__}, "
-                        f"not a dict: not a CIFAR-10 batch; {fix}")
+        problem = f"holds a {type(content).__name__}, not a dict: not a CIFAR-10 batch"
+        raise safe_pickle.BadPickle(f"CIFAR-10 file {display_path(path)} {problem}; {_fix(path)}", problem)
     return {_text(k): v for k, v in content.items()}
+
+
+def _batch_problem(batch):
+    """What is wrong with an unpickled batch dict (what was expected, what was found), or None."""
+    if "data" not in batch or "labels" not in batch:
+        return f"has keys {sorted(map(str, batch))}, expected 'data' and 'labels': not a CIFAR-10 batch"
+    data = batch["data"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != IMAGE_SIZE:
+        found = f"{data.dtype}{list(data.shape)}" if isinstance(data, np.ndarray) else f"a {type(data).__name__}"
+        return f"has data {found}, expected uint8[n, {IMAGE_SIZE}]"
+    if len(data) == 0:
+        return "has 0 images, expected at least 1 (an official batch has 10,000)"
+    try:
+        labels = np.asarray(batch["labels"])
+    except (ValueError, TypeError):
+        return "has labels that are not a list of integers"
+    if labels.shape != (len(data),):
+        return f"has {len(data)} images but {labels.size} labels, expected one label per image"
+    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
+        found = f"{labels.min()}..{labels.max()}" if labels.dtype.kind in "iuf" else f"{labels.dtype} values"
+        return f"has labels outside 0..9 (found {found})"
+    return None
+
+
+def _read_batch(path):
+    """``((data, labels), None)`` for a good batch file, ``(None, what is wrong)`` for a bad one."""
+    try:
+        batch = _unpickle(path)
+    except safe_pickle.BadPickle as exc:
+        return None, exc.problem
+    problem = _batch_problem(batch)
+    if problem:
+        return None, problem
+    return (batch["data"], np.asarray(batch["labels"]).astype(np.int32)), None
 
 
 def read_cifar10_batch(path):
     """``(data, labels)`` of one batch file: uint8 ``[n, 3072]`` (R, G, B planes) and int32 ``[n]``."""
-    batch = _unpickle(path)
-    fix = "replace it with a good copy"
-    if "data" not in batch or "labels" not in batch:
-        raise DataError(f"CIFAR-10 file {display_path(path)} has keys {sorted(batch)}, not 'data' and "
-                        f"'labels': not a CIFAR-10 batch; {fix}")
-    data, labels = np.asarray(batch["data"]), np.asarray(batch["labels"])
-    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != IMAGE_SIZE:
-        raise DataError(f"CIFAR-10 file {display_path(path)} has data {data.dtype}{list(data.shape)}, "
-                        f"expected uint8[n, {IMAGE_SIZE}]; {fix}")
-    if labels.shape != (len(data),):
-        raise DataError(f"CIFAR-10 file {display_path(path)} has {len(data)} images but "
-                        f"{labels.size} labels; {fix}")
-    if labels.size and (labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9):
-        raise DataError(f"CIFAR-10 file {display_path(path)} has labels outside 0..9; {fix}")
-    return data, labels.astype(np.int32)
+    return read_cifar10_batches([path])[0]
+
+
+def read_cifar10_batches(paths):
+    """``[(data, labels), ...]`` of each batch in ``paths``; one DataError lists every bad batch."""
+    results, problems = [], []
+    for path in map(Path, paths):
+        result, problem = _read_batch(path)
+        if problem:
+            problems.append((path, problem))
+        results.append(result)
+    if len(problems) == 1:
+        path, problem = problems[0]
+        if problem == "is missing":
+            raise DataError(f"CIFAR-10 file not found: {display_path(path)}")
+        raise DataError(f"CIFAR-10 file {display_path(path)} {problem}; {_fix(path)}")
+    if problems:
+        raise DataError(f"{len(problems)} CIFAR-10 files in {display_path(problems[0][0].parent)} are bad: "
+                        + "; ".join(f"{path.name} {problem}" for path, problem in problems)
+                        + f". {_fix(problems[0][0], several=True).capitalize()}")
+    return results
 
 
 def load_cifar10_label_names(path=None):
     """The ten class names from ``batches.meta``: ['airplane', 'automobile', ..., 'truck']."""
-    meta_path = resolve_data_dir(path) / CIFAR10_SUBDIR / CIFAR10_META
+    meta_path = CIFAR10.directory(resolve_data_dir(path)) / CIFAR10_META
     meta = _unpickle(meta_path)
-    names = [_text(n) for n in meta.get("label_names", [])]
-    if len(names) != 10:
-        raise DataError(f"CIFAR-10 file {display_path(meta_path)} has {len(names)} label names, "
-                        f"expected 10; replace it with a good copy")
-    return names
+    names = meta.get("label_names", [])
+    if not isinstance(names, (list, tuple)) or len(names) != 10 or not all(isinstance(n, (str, bytes)) for n in names):
+        found = f"{len(names)} label names" if isinstance(names, (list, tuple)) else f"a {type(names).__name__}"
+        raise DataError(f"CIFAR-10 file {display_path(meta_path)} has {found} under 'label_names', "
+                        f"expected a list of 10 names; {_fix(meta_path)}")
+    return [_text(n) for n in names]
 
 
 def _to_images(data, shape):
@@ -95,28 +136,31 @@ def load_cifar10_dataset(shape=(-1, 32, 32, 3), path=None, *, download=False):
 
     Loads the ``data_batch_1..5`` that exist, warning when some are missing (TensorLayer fails);
     the test batch is required. With ``download=True`` missing files are fetched; otherwise a
-    missing file raises DataError naming it and the fix. Class names: :func:`load_cifar10_label_names`.
+    missing file raises DataError naming it and the fix. A present but unusable file (a broken
+    symlink, unreadable, not a CIFAR-10 batch) raises DataError listing each such file; a file
+    that would run code when unpickled is refused before any of it runs (:mod:`dlbook.safe_pickle`).
+    Class names: :func:`load_cifar10_label_names`.
 
     Full CIFAR-10: 50,000 training and 10,000 test images, 1,000 per class in the test set.
     """
     root = resolve_data_dir(path)
-    directory = root / CIFAR10_SUBDIR
-    missing = missing_files("cifar10", root)
-    if missing and download:
+    directory = CIFAR10.directory(root)
+    found = survey("cifar10", root)
+    if found.missing and download and not found.folder:
         from dlbook.data.download import download_cifar10
         download_cifar10(root)
-    elif missing:
-        from dlbook.data.download import missing_data_error
-        raise missing_data_error("cifar10", root, missing)
+        found = survey("cifar10", root)
+    if found.problems or found.folder:
+        raise survey_error(found, data_dir=path)
 
-    present = [b for b in CIFAR10_TRAIN_BATCHES if (directory / b).is_file()]  # errata: cifar10-loader-strictness
+    present = [b for b in CIFAR10_TRAIN_BATCHES if directory / b in found.present]  # errata: cifar10-loader-strictness
     if len(present) < len(CIFAR10_TRAIN_BATCHES):
         absent = [b for b in CIFAR10_TRAIN_BATCHES if b not in present]
         warnings.warn(f"CIFAR-10: {len(present)} of {len(CIFAR10_TRAIN_BATCHES)} training batches in "
                       f"{display_path(directory)} ({', '.join(absent)} missing); training on those present",
                       stacklevel=2)
-    batches = [read_cifar10_batch(directory / b) for b in present]
-    test_data, y_test = read_cifar10_batch(directory / CIFAR10_TEST_BATCH)
+    *batches, (test_data, y_test) = read_cifar10_batches([directory / b for b in present]
+                                                          + [directory / CIFAR10_TEST_BATCH])
     X_train = np.ascontiguousarray(_to_images(np.concatenate([d for d, _ in batches]), shape), np.float32)
     X_test = np.ascontiguousarray(_to_images(test_data, shape), np.float32)
     y_train = np.concatenate([y for _, y in batches])

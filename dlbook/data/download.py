@@ -20,26 +20,16 @@ import zlib
 from pathlib import Path
 
 from dlbook.fileio import atomic_path
-from dlbook.data.paths import (CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH, CIFAR10_TRAIN_BATCHES,
-                               DATASETS, dataset_dir, display_path, download_command, missing_files,
-                               resolve_data_dir)
+from dlbook.data.paths import (CIFAR10, DATASETS, MNIST, dataset_dir, dataset_spec, display_path, download_command,
+                               missing_data_error, missing_files, resolve_data_dir, survey, survey_error)
 from dlbook.errors import DataError
 
-# errata: mnist-mirrors (yann.lecun.com, TensorLayer's only source, answers 403)
-MNIST_MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-)
-# md5 of the DECOMPRESSED files: mirrors re-compress, so the .gz bytes differ between them.
-MNIST_MD5 = {
-    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
-    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
-    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
-    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cddbe9a8fdcd0ef7c51",
-}
-CIFAR10_URLS = ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",)
-CIFAR10_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
-CIFAR10_ARCHIVE_DIR = "cifar-10-batches-py"
+# The defaults come from the dataset descriptions in dlbook.data.paths (errata: mnist-mirrors).
+MNIST_MIRRORS = MNIST.mirrors
+MNIST_MD5 = MNIST.md5  # of the DECOMPRESSED files: mirrors re-compress, so the .gz bytes differ
+CIFAR10_URLS = CIFAR10.mirrors
+CIFAR10_ARCHIVE_MD5 = CIFAR10.archive_md5
+CIFAR10_ARCHIVE_DIR = CIFAR10.archive_dir
 
 DEFAULT_TIMEOUT = 30.0  # seconds, for the connection and for each read
 _CHUNK = 1 << 16
@@ -47,19 +37,6 @@ _CHUNK = 1 << 16
 
 class _DownloadFailed(Exception):
     """One URL failed (network, timeout, checksum); the caller tries the next mirror."""
-
-
-def missing_data_error(name, root, missing):
-    """The DataError for dataset ``name``'s files ``missing`` under data directory ``root``."""
-    label = {"mnist": "MNIST", "cifar10": "CIFAR-10"}[name]
-    directory = dataset_dir(name, root)
-    what = ("the four official files" if name == "mnist"
-            else "data_batch_1..5, test_batch and batches.meta from cifar-10-python.tar.gz")
-    files = (display_path(missing[0]) if len(missing) == 1 else ", ".join(Path(p).name for p in missing))
-    return DataError(f"{label} file{'s' if len(missing) > 1 else ''} not found: "
-                     f"{files} (searched {display_path(directory)}). "
-                     f"Put {what} there, or run `{download_command(name, root)}`, "
-                     f"or point --data-dir / $DLBOOK_DATA_DIR at a folder holding {name}/")
 
 
 def _md5_of_file(path, gunzip=False):
@@ -155,8 +132,7 @@ def download_mnist(data_dir=None, *, mirrors=None, md5s=None, timeout=DEFAULT_TI
     """
     mirrors, md5s = mirrors or MNIST_MIRRORS, md5s or MNIST_MD5
     root = resolve_data_dir(data_dir)
-    directory = root / "mnist"
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = _prepare(MNIST, root)
     for filename in [p.name for p in missing_files("mnist", root)]:
         try:
             _download_to([m + filename for m in mirrors], directory / filename,
@@ -173,14 +149,13 @@ def download_cifar10(data_dir=None, *, urls=None, md5=None, timeout=DEFAULT_TIME
     archive is deleted afterwards). Returns that directory; raises one DataError on failure."""
     urls, md5 = urls or CIFAR10_URLS, md5 or CIFAR10_ARCHIVE_MD5
     root = resolve_data_dir(data_dir)
-    directory = root / CIFAR10_SUBDIR
-    directory.mkdir(parents=True, exist_ok=True)
-    wanted = [*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH, CIFAR10_META]
-    archive = directory.parent / "cifar-10-python.tar.gz"
+    directory = _prepare(CIFAR10, root)
+    wanted = list(CIFAR10.files)
+    archive = directory.parent / CIFAR10.archive
     try:
         _download_to(urls, archive, _checksum(md5), timeout, progress)
     except _DownloadFailed as exc:
-        raise _download_error("cifar10", root, "cifar-10-python.tar.gz", exc) from None
+        raise _download_error("cifar10", root, CIFAR10.archive, exc) from None
     staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".cifar10."))
     try:
         with tarfile.open(archive, "r:gz") as tar:
@@ -201,8 +176,23 @@ def download_cifar10(data_dir=None, *, urls=None, md5=None, timeout=DEFAULT_TIME
     return directory
 
 
+def _prepare(spec, root):
+    """Create ``spec``'s folder under ``root``; a data directory that is a file (or a broken
+    symlink) on the way is one DataError naming it."""
+    found = survey(spec.name, root)
+    if found.folder:
+        raise survey_error(found)
+    directory = spec.directory(root)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 def _download_error(name, root, filename, failure):
-    missing = missing_files(name, root) or [dataset_dir(name, root) / filename]
+    missing = missing_files(name, root)
+    if not missing:  # only optional files were absent (CIFAR-10 batches): what is there still loads
+        return DataError(f"could not download {filename} ({failure}); the {dataset_spec(name).label} files "
+                         f"already in {display_path(dataset_dir(name, root))} are kept and still load. "
+                         f"Retry `{download_command(name, root)}` later")
     return DataError(f"could not download {filename} ({failure}). {missing_data_error(name, root, missing)}")
 
 
@@ -216,23 +206,26 @@ def download_dataset(name, data_dir=None, **kwargs):
 
 
 def main(argv=None):
-    """``python scripts/download_data.py {mnist,cifar10,all} [--data-dir DIR] [--timeout S]``."""
+    """``dlbook download {mnist,cifar10,all} [--data-dir DIR] [--timeout S]``."""
     from dlbook.options import make_parser, positive_float
-    parser = make_parser(prog="python scripts/download_data.py",
-                         description="Download MNIST and/or CIFAR-10 into the data directory "
-                                     "(files already there are kept).")
+    parser = make_parser(prog="dlbook download",
+                         description=f"Download MNIST (~{MNIST.download_mb} MB) and/or CIFAR-10 "
+                                     f"(~{CIFAR10.download_mb} MB) into the data directory, checking each "
+                                     f"file's checksum; files already there are kept.")
     parser.add_argument("dataset", choices=[*DATASETS, "all"], help="what to download")
-    parser.add_argument("--data-dir", default=None, help="data directory (default: $DLBOOK_DATA_DIR, else ./data)")
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
+                        help="data directory (default: $DLBOOK_DATA_DIR, else ./data)")
     parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT,
                         help="seconds to wait for a connection or for each read")
     args = parser.parse_args(argv)
     root = resolve_data_dir(args.data_dir)
     for name in DATASETS if args.dataset == "all" else [args.dataset]:
-        directory = dataset_dir(name, root)
-        complete = (not missing_files(name, root) if name == "mnist" else
-                    all((directory / f).is_file() for f in (*CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH,
-                                                            CIFAR10_META)))
+        found = survey(name, root)
+        complete = not (found.folder or found.problems or found.absent_optional)
         if not complete:
             download_dataset(name, root, timeout=args.timeout)
-        print(f"{name}: {'already' if complete else 'ready'} in {display_path(directory)}")
+            found = survey(name, root)
+            if found.folder or found.problems:  # e.g. a broken symlink a download does not replace
+                raise survey_error(found, data_dir=args.data_dir)
+        print(f"{name}: {'already' if complete else 'ready'} in {display_path(dataset_dir(name, root))}")
     return 0
