@@ -1,8 +1,10 @@
-"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``.
+"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``export``.
 
 TensorFlow is imported only by the section that runs, so ``dlbook --help`` and ``dlbook list``
-answer well under a second. A section is a module ``chapters.ch01.<name>`` with a
-``main(argv) -> int`` function; it counts as implemented once that module exists.
+answer well under a second; it is imported through :mod:`dlbook.quiet`, so that its start-up
+lines stay off the terminal (``--debug`` shows them). A section is a module
+``chapters.ch01.<name>`` with a ``main(argv) -> int`` function; it counts as implemented once
+that module exists.
 """
 import importlib
 import importlib.util
@@ -40,9 +42,11 @@ commands:
                             ('dlbook run SECTION --help' lists its options)
   figures [--out DIR]       regenerate the chapter's computed figures as PNG files
   chat --checkpoint DIR     talk to a trained 1.10.6 chatbot ('dlbook chat --help')
+  export RUN_DIR            write a trained 1.10.4/1.10.5/1.10.6 model as a TensorFlow SavedModel
+                            ('dlbook export --help')
 
 options:
-  --debug                   show full tracebacks for errors
+  --debug                   show full tracebacks for errors, and TensorFlow's start-up lines
   --version                 print the version and exit
 """
 
@@ -63,7 +67,18 @@ def cmd_list():
     return 0
 
 
-def _call(module_name, func_name, argv):
+_debug = False  # --debug anywhere on the command line (set by main)
+
+
+def _quiet_start():
+    """Import TensorFlow now, its start-up lines held off the terminal (see dlbook.quiet)."""
+    from dlbook.quiet import import_tensorflow
+    import_tensorflow(debug=_debug)
+
+
+def _call(module_name, func_name, argv, tensorflow=True):
+    if tensorflow:
+        _quiet_start()
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -84,6 +99,7 @@ def cmd_run(argv):
                          + ", ".join(s for s, _, _ in SECTIONS) + " (see 'dlbook list')")
     if not is_implemented(section):
         raise UsageError(f"section {section} is not implemented yet (see 'dlbook list')")
+    _quiet_start()
     if any(arg.startswith(("--strategy", "--cpu-devices")) for arg in rest):
         from dlbook.distribute import setup_from_argv  # before the section imports TensorLayer
         setup_from_argv(rest)
@@ -93,8 +109,9 @@ def cmd_run(argv):
 COMMANDS = {
     "list": lambda argv: cmd_list(),
     "run": cmd_run,
-    "figures": lambda argv: _call("dlbook.plots", "main", argv),
+    "figures": lambda argv: _call("dlbook.plots", "main", argv, tensorflow=False),
     "chat": lambda argv: _call("chapters.ch01.s1_10_6_chatbot", "chat_main", argv),
+    "export": lambda argv: _call("dlbook.export", "main", argv),
 }
 
 
@@ -154,7 +171,10 @@ def _dispatch(argv):
 
 def main(argv=None):
     """Entry point of the ``dlbook`` console script; returns the exit code."""
-    return guarded(_dispatch, list(sys.argv[1:] if argv is None else argv))
+    global _debug
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _debug = "--debug" in argv
+    return guarded(_dispatch, argv)
 
 
 if __name__ == "__main__":
