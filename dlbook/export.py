@@ -131,8 +131,13 @@ def find_model(path):
         raise CheckpointError(f"{path} {what}: {_EXPECTED}")
     kinds = sorted({m.kind for m in found})
     if len(kinds) > 1:
-        raise UsageError(f"{path} holds several models ({'; '.join(m.describe() for m in found)}): "
-                         f"give the weights file to export")
+        listed = []
+        for kind in kinds:
+            files = [str(m.path) for m in found if m.kind == kind]
+            more = f" and {len(files) - 2} more" if len(files) > 2 else ""
+            listed.append(f"{KINDS[kind]} in {', '.join(files[:2])}{more}")
+        raise UsageError(f"{path} holds several models ({'; '.join(listed)}): give the weights file "
+                         f"or run directory to export")
     best = max(found, key=lambda m: (not m.is_checkpoint, m.path.stat().st_mtime))
     if best.kind == "chatbot":
         missing = [n for n in ("config.json", "vocab.json") if not (best.path.parent / n).is_file()]
