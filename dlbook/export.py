@@ -301,7 +301,8 @@ def _check(loaded, found, model):
     if found.kind == "chatbot":
         bot, v = model, model.vocab
         from dlbook.chat.inference import greedy_decode
-        queries = [" ".join(v.idx2w[4:7]), " ".join(v.idx2w[4:4 + 2 * bot.query_len]), v.idx2w[-1]]
+        queries = [q for q in (" ".join(v.idx2w[4:7]), " ".join(v.idx2w[4:4 + 2 * bot.query_len]),
+                               v.idx2w[-1]) if v.encode(q)] or [v.unk]
         for query in queries:
             want, _ = greedy_decode(bot.model, bot.encode_query(query), v.start_id, v.end_id, bot.max_reply_len)
             got = loaded.signatures["serving_default"](query=tf.constant([query]))["reply"][0].numpy()

@@ -73,6 +73,5 @@ def import_tensorflow(debug=False, module="tensorflow"):
     """
     if debug or module in sys.modules:
         return importlib.import_module(module)
-    import dlbook  # noqa: F401  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow reads it)
     with held_stderr():
         return importlib.import_module(module)

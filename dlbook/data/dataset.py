@@ -301,18 +301,21 @@ class Dataloader:
 
     def _map(self, dataset, stages, seed, load, finish=_identity):
         """Map ``(i, payload)`` to ``finish(stages(load(payload)))``; the i-th element (image or
-        batch) gets the seed fold_in(seed, i). Loading and finishing are fused into the maps."""
+        batch) gets the seed fold_in(seed, i). Loading and finishing are fused into the maps.
+        Only in-graph work runs in parallel: NumPy holds the GIL anyway, and a Python dataset's
+        ``__getitem__`` is called from one thread, in order, as a plain loop would."""
+        in_python = load == self._load_item
         if not stages:
             return dataset.map(lambda i, payload: finish(load(payload)),
-                               num_parallel_calls=self.num_parallel_calls)
+                               num_parallel_calls=None if in_python else self.num_parallel_calls)
         for k, stage in enumerate(stages):
             def fn(i, payload, stage=stage, first=k == 0, last=k == len(stages) - 1):
                 element = stage(*(load(payload) if first else payload),
                                 tf.random.experimental.stateless_fold_in(seed, i))
                 return finish(element) if last else (i, element)
 
-            parallel = self.num_parallel_calls if stage.graph else None  # NumPy holds the GIL anyway
-            dataset = dataset.map(fn, num_parallel_calls=parallel)
+            parallel = stage.graph and not (k == 0 and in_python)
+            dataset = dataset.map(fn, num_parallel_calls=self.num_parallel_calls if parallel else None)
         return dataset
 
     def _epoch_dataset(self, epoch):
