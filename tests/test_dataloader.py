@@ -304,11 +304,12 @@ def test_as_tf_dataset_iterations_are_the_loaders_epochs():
 
 
 def test_as_tf_dataset_of_a_python_dataset_reshuffles_each_epoch():
-    calls = []
-
     class Squares(Dataset):
+        def __init__(self):
+            self.calls = []
+
         def __getitem__(self, i):
-            calls.append(i)
+            self.calls.append(i)
             return np.full((2,), i * i, np.float32), np.int64(i)
 
         def __len__(self):
@@ -319,10 +320,10 @@ def test_as_tf_dataset_of_a_python_dataset_reshuffles_each_epoch():
     ds = loader.as_tf_dataset()
     orders = []
     for _ in range(2):
-        calls.clear()
+        loader.dataset.calls.clear()
         got = _numpy_batches(ds)
         order = np.concatenate([y for _, y in got])
-        assert calls == order.tolist()  # __getitem__ called in the epoch's order, one call at a time
+        assert loader.dataset.calls == order.tolist()  # in the epoch's order, one call at a time
         assert _same_batches(got, _numpy_batches(book))
         assert sorted(order) == list(range(9))
         np.testing.assert_array_equal(np.concatenate([x for x, _ in got])[:, 0], order ** 2)
