@@ -350,6 +350,8 @@ def test_keras_fit_and_evaluate_take_the_dataloader():
                           output_types=(np.float32, np.int32))
 
     train_dl, model = make(), _keras_model()
+    with pytest.raises(ValueError, match=r"for Keras or tf.distribute use loader.as_tf_dataset\(\)"):
+        model.fit(train_dl, epochs=1, verbose=0)  # the loader itself: Keras's error names the fix
     history = model.fit(train_dl.as_tf_dataset(), epochs=2, shuffle=False, verbose=0)
     assert len(history.history["loss"]) == 2 and train_dl.epoch == 2
     # the oracle: the same model trained batch by batch on the book's loop over the same loader

@@ -234,6 +234,11 @@ class Dataloader:
     def epoch(self, value):
         self._epoch.assign(int(value))
 
+    def __repr__(self):  # also what Keras prints when given the loader itself: name the fix
+        return (f"<Dataloader: {len(self)} batches of {self.batch_size} from {type(self.dataset).__name__} "
+                f"({len(self.dataset):,} samples), next epoch {self.epoch}; for Keras or tf.distribute "
+                f"use loader.as_tf_dataset()>")
+
     def __len__(self):
         """Batches per epoch."""
         rounding = math.floor if self.drop_last else math.ceil
