@@ -67,7 +67,8 @@ class FoundModel:
 
 
 def _classify(shapes):
-    """"mlp", "cnn", "chatbot" or None, from the weight shapes of each layer (file order)."""
+    """The kind of model ("mlp", "cnn", "chatbot"; None: none of them) from the weight shapes of
+    each layer, in file order."""
     if not shapes:
         return None
     gru = [ws for ws in shapes if len(ws) == 3 and len(ws[2]) == 2 and ws[2][0] == 2]
@@ -88,7 +89,7 @@ def _read_shapes(path):
             for group in ("/", "model"):
                 if group in f and "layer_names" in f[group].attrs:
                     return group, [[tuple(w.shape) for w in ws] for _, ws in _file_entries(f[group])]
-    except (OSError, KeyError):
+    except (OSError, KeyError, ValueError, TypeError):  # not HDF5, or not TensorLayer's layout
         return None
     return None
 
@@ -163,8 +164,9 @@ def input_shape(found):
     kernel = found.shapes[0][0]
     if found.kind == "mlp":
         return (None, kernel[0])
-    flat = next(ws[0][0] for ws in found.shapes if len(ws[0]) == 2)  # the first dense kernel
-    side = 4 * int(round((flat / kernel[-1]) ** 0.5))  # two stride-2 pools: 24x24 -> 6x6
+    channels = [ws[0] for ws in found.shapes if len(ws[0]) == 4][-1][-1]  # out of the last conv
+    flat = next(ws[0][0] for ws in found.shapes if len(ws[0]) == 2)  # into the first dense layer
+    side = 4 * int(round((flat / channels) ** 0.5))  # two stride-2 pools: 24x24 -> 6x6
     return (None, side, side, kernel[2])
 
 
@@ -178,17 +180,10 @@ def load_model(found):
     if found.kind == "cnn":
         from dlbook.models import get_model_batchnorm
         return _load_into(get_model_batchnorm(list(input_shape(found))), found)
-    from dlbook.chat.inference import Chatbot
-    from dlbook.chat.store import MODEL_KEYS, VOCAB_NAME, read_config
-    from dlbook.chat.vocab import Vocabulary
-    from dlbook.models import get_seq2seq_model
-    config = read_config(found.path.parent)
-    vocab = Vocabulary.load(found.path.parent / VOCAB_NAME)
-    if len(vocab) != config["vocabulary_size"]:
-        raise CheckpointError(f"{found.path.parent}: vocab.json has {len(vocab)} words but config.json "
-                              f"says vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
-    model = _load_into(get_seq2seq_model(**{k: config[k] for k in MODEL_KEYS}), found)
-    return Chatbot(model, vocab, query_len=config["query_len"], max_reply_len=config["decoder_seq_length"])
+    from dlbook.chat.store import build_chatbot
+    bot = build_chatbot(found.path.parent)
+    _load_into(bot.model, found)
+    return bot
 
 
 class ServingModule(tf.Module):
