@@ -383,7 +383,11 @@ def export_savedmodel(source, out=None, overwrite=False, log=print):
     else:
         module = serving_module(model, input_shape(found))
     with atomic_directory(out, overwrite) as tmp:
-        tf.saved_model.save(module, str(tmp), signatures=module.signatures())
+        try:
+            tf.saved_model.save(module, str(tmp), signatures=module.signatures())
+        except tf.errors.OpError as exc:  # e.g. the disk is full: TensorFlow's error, not an OSError
+            raise CheckpointError(f"cannot write the SavedModel {out}: {exc.message}; free some space "
+                                  f"or give another --out (nothing was changed at {out})") from None
         checked = _check(tf.saved_model.load(str(tmp)), found, model)
     signatures = ", ".join(module.signatures())
     log(f"SavedModel written to {out} (signatures: {signatures}); reloaded: {checked}")

@@ -197,13 +197,15 @@ def test_export_refuses_to_clobber_and_a_failed_export_leaves_the_previous_one(r
     assert cli.main(["export", str(root / "mlp"), "--out", str(out)]) == 2
     assert "already exists: give another --out, or --overwrite" in capsys.readouterr().err
 
-    def broken_save(module, path, signatures=None):
+    def disk_full(module, path, signatures=None):  # TensorFlow's file errors are OpErrors
         (tf.io.gfile.GFile(os.path.join(path, "saved_model.pb"), "wb")).write(b"half")
-        raise OSError(28, "No space left on device", path)
+        raise tf.errors.ResourceExhaustedError(None, None, f"{path}/variables; No space left on device")
 
-    monkeypatch.setattr(tf.saved_model, "save", broken_save)
+    monkeypatch.setattr(tf.saved_model, "save", disk_full)
     assert cli.main(["export", str(root / "mlp"), "--out", str(out), "--overwrite"]) == 1
-    assert "No space left on device" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"dlbook: error: cannot write the SavedModel {out}: ")
+    assert "No space left on device; free some space or give another --out" in err[0]
     assert (out / "saved_model.pb").read_bytes() == before  # the previous export, untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp"]  # no temporary left behind
     monkeypatch.undo()
