@@ -1,8 +1,10 @@
-"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``.
+"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``.
 
 TensorFlow is imported only by the section that runs, so ``dlbook --help`` and ``dlbook list``
-answer well under a second. A section is a module ``chapters.ch01.<name>`` with a
-``main(argv) -> int`` function; it counts as implemented once that module exists.
+answer well under a second; it is imported through :mod:`dlbook.quiet`, so that its start-up
+lines stay off the terminal (``--debug`` shows them). A section is a module
+``chapters.ch01.<name>`` with a ``main(argv) -> int`` function; it counts as implemented once
+that module exists.
 """
 import importlib
 import importlib.util
@@ -41,9 +43,11 @@ commands:
   figures [--out DIR]       regenerate the chapter's computed figures as PNG files
   chat --checkpoint DIR     talk to a trained 1.10.6 chatbot ('dlbook chat --help')
   download mnist|cifar10    download a real dataset into the data directory ('dlbook download --help')
+  export RUN_DIR            write a trained 1.10.4/1.10.5/1.10.6 model as a TensorFlow SavedModel
+                            ('dlbook export --help')
 
 options:
-  --debug                   show full tracebacks for errors
+  --debug                   show full tracebacks for errors, and TensorFlow's start-up lines
   --version                 print the version and exit
 """
 
@@ -64,7 +68,18 @@ def cmd_list():
     return 0
 
 
-def _call(module_name, func_name, argv):
+_debug = False  # --debug anywhere on the command line (set by main)
+
+
+def _quiet_start():
+    """Import TensorFlow now, its start-up lines held off the terminal (see dlbook.quiet)."""
+    from dlbook.quiet import import_tensorflow
+    import_tensorflow(debug=_debug)
+
+
+def _call(module_name, func_name, argv, tensorflow=True):
+    if tensorflow:
+        _quiet_start()
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -85,6 +100,7 @@ def cmd_run(argv):
                          + ", ".join(s for s, _, _ in SECTIONS) + " (see 'dlbook list')")
     if not is_implemented(section):
         raise UsageError(f"section {section} is not implemented yet (see 'dlbook list')")
+    _quiet_start()
     if any(arg.startswith(("--strategy", "--cpu-devices")) for arg in rest):
         from dlbook.distribute import setup_from_argv  # before the section imports TensorLayer
         setup_from_argv(rest)
@@ -94,9 +110,10 @@ def cmd_run(argv):
 COMMANDS = {
     "list": lambda argv: cmd_list(),
     "run": cmd_run,
-    "figures": lambda argv: _call("dlbook.plots", "main", argv),
+    "figures": lambda argv: _call("dlbook.plots", "main", argv, tensorflow=False),
     "chat": lambda argv: _call("chapters.ch01.s1_10_6_chatbot", "chat_main", argv),
-    "download": lambda argv: _call("dlbook.data.download", "main", argv),
+    "download": lambda argv: _call("dlbook.data.download", "main", argv, tensorflow=False),
+    "export": lambda argv: _call("dlbook.export", "main", argv),
 }
 
 
@@ -156,7 +173,10 @@ def _dispatch(argv):
 
 def main(argv=None):
     """Entry point of the ``dlbook`` console script; returns the exit code."""
-    return guarded(_dispatch, list(sys.argv[1:] if argv is None else argv))
+    global _debug
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _debug = "--debug" in argv
+    return guarded(_dispatch, argv)
 
 
 if __name__ == "__main__":

@@ -272,6 +272,159 @@ def test_dataloader_bad_arguments():
         Dataloader(data, transforms=[broken])
 
 
+# --- the Dataloader in other TensorFlow code -----------------------------------------------
+
+def _same_batches(a, b):
+    return len(a) == len(b) and all(np.array_equal(p[0], q[0]) and np.array_equal(p[1], q[1])
+                                    for p, q in zip(a, b))
+
+
+def _numpy_batches(batches):
+    return [(x.numpy(), y.numpy()) for x, y in batches]
+
+
+def test_as_tf_dataset_iterations_are_the_loaders_epochs():
+    def make():
+        return Dataloader(_index_dataset(10), batch_size=4, shuffle=True, seed=7,
+                          batch_transforms=[train_transform], output_types=(np.float32, np.int32))
+
+    book = make()
+    epochs = [_numpy_batches(book) for _ in range(3)]  # the book's loop: epochs 0, 1, 2
+    loader = make()
+    ds = loader.as_tf_dataset()
+    assert isinstance(ds, tf.data.Dataset) and int(ds.cardinality()) == len(loader) == 3
+    assert _same_batches(_numpy_batches(ds), epochs[0])
+    assert _same_batches(_numpy_batches(ds), epochs[1])  # reshuffled and re-augmented, as epoch 1
+    assert loader.epoch == 2
+    assert _same_batches(_numpy_batches(loader), epochs[2])  # the book's loop carries on at epoch 2
+    loader.epoch = 1  # resume
+    assert _same_batches(_numpy_batches(ds), epochs[1]) and loader.epoch == 2
+    assert _same_batches(_numpy_batches(loader.as_tf_dataset(0)), epochs[0])  # one fixed epoch
+    assert loader.epoch == 2
+
+
+def test_as_tf_dataset_of_a_python_dataset_reshuffles_each_epoch():
+    class Squares(Dataset):
+        def __init__(self):
+            self.calls = []
+
+        def __getitem__(self, i):
+            self.calls.append(i)
+            return np.full((2,), i * i, np.float32), np.int64(i)
+
+        def __len__(self):
+            return 9
+
+    book = Dataloader(Squares(), batch_size=4, shuffle=True, seed=1)
+    loader = Dataloader(Squares(), batch_size=4, shuffle=True, seed=1)
+    ds = loader.as_tf_dataset()
+    orders = []
+    for _ in range(2):
+        loader.dataset.calls.clear()
+        got = _numpy_batches(ds)
+        order = np.concatenate([y for _, y in got])
+        assert loader.dataset.calls == order.tolist()  # in the epoch's order, one call at a time
+        assert _same_batches(got, _numpy_batches(book))
+        assert sorted(order) == list(range(9))
+        np.testing.assert_array_equal(np.concatenate([x for x, _ in got])[:, 0], order ** 2)
+        orders.append(order.tolist())
+    assert orders[0] != orders[1]
+
+
+def _keras_model(n_classes=10):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((24, 24, 3)), keras.layers.Flatten(), keras.layers.Dense(n_classes)])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def test_keras_fit_and_evaluate_take_the_dataloader():
+    rng = np.random.default_rng(0)
+    data = ArrayDataset(_images(40), rng.integers(0, 10, 40).astype(np.int32))
+
+    def make():
+        return Dataloader(data, batch_size=16, shuffle=True, seed=3, batch_transforms=[train_transform],
+                          output_types=(np.float32, np.int32))
+
+    train_dl, model = make(), _keras_model()
+    with pytest.raises(ValueError, match=r"for Keras or tf.distribute use loader.as_tf_dataset\(\)"):
+        model.fit(train_dl, epochs=1, verbose=0)  # the loader itself: Keras's error names the fix
+    history = model.fit(train_dl.as_tf_dataset(), epochs=2, shuffle=False, verbose=0)
+    assert len(history.history["loss"]) == 2 and train_dl.epoch == 2
+    # the oracle: the same model trained batch by batch on the book's loop over the same loader
+    book_dl, reference = make(), _keras_model()
+    for _ in range(2):
+        for X_batch, y_batch in book_dl:
+            reference.train_on_batch(X_batch, y_batch)
+    for got, want in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+    test_dl = Dataloader(data, batch_size=16, batch_transforms=[transforms.test_transform])
+    result = model.evaluate(test_dl.as_tf_dataset(), verbose=0, return_dict=True)
+    logits = np.concatenate([model(x).numpy() for x, _ in test_dl]).astype(np.float64)
+    log_p = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    labels = data.targets
+    np.testing.assert_allclose(result["loss"], -log_p[np.arange(40), labels].mean(), rtol=1e-5)
+    assert result["accuracy"] == pytest.approx(np.mean(logits.argmax(1) == labels))
+
+
+DISTRIBUTED = """
+import json
+import numpy as np
+from dlbook import distribute
+distribute.setup(cpu_devices=2)   # before TensorFlow initialises its devices
+import keras
+import tensorflow as tf
+from dlbook.data.dataset import ArrayDataset, Dataloader
+from dlbook.data.transforms import train_transform
+
+strategy = distribute.get_strategy("mirrored")
+rng = np.random.default_rng(0)
+data = ArrayDataset(rng.uniform(0, 255, (40, 32, 32, 3)).astype(np.float32), np.arange(40, dtype=np.int32))
+make = lambda: Dataloader(data, batch_size=16, shuffle=True, seed=3, batch_transforms=[train_transform],
+                          output_types=(np.float32, np.int32))
+loader, book = make(), make()
+shards = strategy.experimental_distribute_dataset(loader.as_tf_dataset())
+report = {"replicas": strategy.num_replicas_in_sync, "equal": [], "sizes": []}
+for epoch in range(2):
+    for (x, y), (bx, by) in zip(shards, list(book)):
+        xs, ys = strategy.experimental_local_results(x), strategy.experimental_local_results(y)
+        report["sizes"].append([int(v.shape[0]) for v in ys])
+        report["equal"].append(bool(np.array_equal(np.concatenate(xs), bx)
+                                    and np.array_equal(np.concatenate(ys), by)))
+report["epoch"] = loader.epoch
+with strategy.scope():
+    model = keras.Sequential([keras.Input((24, 24, 3)), keras.layers.Flatten(), keras.layers.Dense(40)])
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+keras_dl = make()
+report["keras_loss"] = model.fit(keras_dl.as_tf_dataset(), epochs=1, shuffle=False, verbose=0).history["loss"]
+report["keras_epoch"] = keras_dl.epoch
+print(json.dumps(report))
+"""
+
+
+def test_a_dataloader_distributes_over_two_logical_cpus():
+    """strategy.experimental_distribute_dataset splits each of the loader's batches over 2 replicas
+    (in a subprocess: logical devices are configured before TensorFlow initialises)."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", DISTRIBUTED], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    assert report["equal"] == [True] * 6  # 2 epochs of 3 batches, the book's loop's batches
+    assert report["sizes"] == [[8, 8], [8, 8], [4, 4]] * 2
+    assert report["epoch"] == 2
+    assert len(report["keras_loss"]) == 1 and np.isfinite(report["keras_loss"][0])
+    # Keras under a strategy draws one batch to build the model first: that iteration is epoch 0
+    assert report["keras_epoch"] == 2
+
+
 # --- the datasets ---------------------------------------------------------------------------
 
 def _write_cifar(root, n_train=20, n_test=10):

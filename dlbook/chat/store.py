@@ -73,10 +73,10 @@ def read_config(directory):
     return config
 
 
-def load_chatbot(directory):
-    """A :class:`dlbook.chat.inference.Chatbot` from a folder written by ``dlbook run 1.10.6``."""
+def build_chatbot(directory):
+    """A :class:`dlbook.chat.inference.Chatbot` with the model, vocabulary and limits of a folder
+    written by ``dlbook run 1.10.6``, its weights not loaded yet (see :func:`load_chatbot`)."""
     from dlbook.chat.inference import Chatbot
-    from dlbook.checkpoints import load_weights
     from dlbook.models.seq2seq import get_seq2seq_model
 
     config = read_config(directory)
@@ -85,6 +85,14 @@ def load_chatbot(directory):
         raise CheckpointError(f"{directory}: vocab.json has {len(vocab)} words but config.json says "
                               f"vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
     model = get_seq2seq_model(**{k: config[k] for k in MODEL_KEYS})
-    load_weights(model, os.path.join(directory, WEIGHTS_NAME))
     return Chatbot(model, vocab, query_len=config["query_len"],
                    max_reply_len=config["decoder_seq_length"])
+
+
+def load_chatbot(directory):
+    """A :class:`dlbook.chat.inference.Chatbot` from a folder written by ``dlbook run 1.10.6``."""
+    from dlbook.checkpoints import load_weights
+
+    bot = build_chatbot(directory)
+    load_weights(bot.model, os.path.join(directory, WEIGHTS_NAME))
+    return bot

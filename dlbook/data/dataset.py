@@ -20,6 +20,12 @@ transforms through ``tf.numpy_function`` 3,000-8,500. Plain per-image Python loo
 listing's printed ``_fn_train`` 22,000-100,000 (it does almost no work: a centre-crop view and
 a no-op normalization), with tl.prepro's flags on ~27,000, dlbook's NumPy version ~18,000.
 
+In other TensorFlow code: ``loader.as_tf_dataset()`` is the loader as a ``tf.data.Dataset`` that
+Keras ``fit``/``evaluate``, custom loops and ``strategy.experimental_distribute_dataset`` take;
+each iteration of it is the loader's next epoch (its own order and augmentation)::
+
+    model.fit(train_dl.as_tf_dataset(), epochs=10, validation_data=test_dl.as_tf_dataset())
+
 Randomness: a transform with a ``seed`` parameter gets a stateless seed per image or batch (a
 shape-[2] tensor; a NumPy array for NumPy transforms) derived from the loader's ``seed`` and the
 epoch, so a run is repeatable and a resumed run (``loader.epoch = k``) draws exactly what the
@@ -189,7 +195,7 @@ class Dataloader:
     epoch (a full permutation, or a ``shuffle_buffer_size`` buffer); the last partial batch is
     kept unless ``drop_last``; ``output_types`` (like ``(np.float32, np.int32)``) casts the batch.
     Each ``iter()`` is one epoch; ``epoch`` counts the completed ones (set it to resume a run's
-    random stream).
+    random stream). :meth:`as_tf_dataset` is the same batches as a ``tf.data.Dataset``.
     ``seed`` (default: drawn from NumPy's global generator, so ``set_seed`` fixes it) makes the
     order and every augmentation repeatable.
     """
@@ -209,12 +215,29 @@ class Dataloader:
             shuffle_buffer_size, num_parallel_calls, prefetch)
         self.output_types = None if output_types is None else tuple(tf.as_dtype(t) for t in output_types)
         self.seed = int(np.random.randint(2**31 - 1)) if seed is None else int(seed)
-        self.epoch = 0
+        # the epoch counter is a variable: the pipeline of as_tf_dataset() reads and advances it
+        self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="dataloader_epoch")
         arrays = dataset.arrays()
         self._tensors = None if arrays is None else tuple(tf.convert_to_tensor(a) for a in arrays)
         self._iterator = self._iterator_epoch = None
         self._item_stages, self._batch_stages = _stages(transforms), _stages(batch_transforms)
+        self._item_dtypes = self._item_shapes = None  # of dataset[i]: set by _probe
         self._probe()
+
+    @property
+    def epoch(self):
+        """The number of the next epoch: completed ones in ``for batch in loader``, started
+        ones in :meth:`as_tf_dataset`. Set it to resume a run's random stream."""
+        return int(self._epoch.numpy())
+
+    @epoch.setter
+    def epoch(self, value):
+        self._epoch.assign(int(value))
+
+    def __repr__(self):  # also what Keras prints when given the loader itself: name the fix
+        return (f"<Dataloader: {len(self)} batches of {self.batch_size} from {type(self.dataset).__name__} "
+                f"({len(self.dataset):,} samples), next epoch {self.epoch}; for Keras or tf.distribute "
+                f"use loader.as_tf_dataset()>")
 
     def __len__(self):
         """Batches per epoch."""
@@ -222,11 +245,9 @@ class Dataloader:
         return rounding(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
-        """One epoch of batches. In-memory datasets keep one ``tf.data`` pipeline over all
-        epochs (built once; it prefetches the next epoch's first batches during evaluation)."""
-        if self._tensors is None:  # a Python dataset: its order is drawn per epoch in Python
-            iterator = iter(self._prefetched(self._epoch_dataset(self.epoch)))
-        elif self._iterator_epoch == self.epoch:
+        """One epoch of batches. One ``tf.data`` pipeline runs over all epochs (built once; it
+        prefetches the next epoch's first batches during evaluation)."""
+        if self._iterator_epoch == self.epoch:
             iterator = self._iterator
         else:
             every_epoch = tf.data.Dataset.range(self.epoch, 2**62).flat_map(self._epoch_dataset)
@@ -240,7 +261,9 @@ class Dataloader:
     def _probe(self):
         """Run the transforms on sample 0 now: NumPy stages learn their output types, and a
         broken transform fails here, naming itself, rather than inside tf.data."""
-        img, target = self.dataset[0]
+        img, target = (np.asarray(v) for v in self.dataset[0])
+        self._item_dtypes = (tf.as_dtype(img.dtype), tf.as_dtype(target.dtype))
+        self._item_shapes = (img.shape, target.shape)
         for stages, batched in ((self._item_stages, False), (self._batch_stages, True)):
             if batched:
                 img, target = tf.expand_dims(img, 0), tf.expand_dims(target, 0)
@@ -269,39 +292,43 @@ class Dataloader:
         data, targets = self._tensors
         return tf.gather(data, i), tf.gather(targets, i)
 
-    def _generated(self, indices):
+    def _load_item(self, i):
         """``(img, target)`` from ``dataset[i]`` in Python, for datasets not held in arrays."""
-        img, target = (np.asarray(v) for v in self.dataset[0])
-        order = list(indices.as_numpy_iterator())
-        signature = (tf.TensorSpec(img.shape, img.dtype), tf.TensorSpec(target.shape, target.dtype))
-        return tf.data.Dataset.from_generator(lambda: (self.dataset[i] for i in order),
-                                              output_signature=signature)
+        dtypes = [d.as_numpy_dtype for d in self._item_dtypes]
+
+        def get(i):
+            return tuple(np.asarray(v, dtype) for v, dtype in zip(self.dataset[int(i)], dtypes))
+
+        img, target = tf.numpy_function(get, [i], self._item_dtypes, stateful=True)
+        img.set_shape(self._item_shapes[0])
+        target.set_shape(self._item_shapes[1])
+        return img, target
 
     def _map(self, dataset, stages, seed, load, finish=_identity):
         """Map ``(i, payload)`` to ``finish(stages(load(payload)))``; the i-th element (image or
-        batch) gets the seed fold_in(seed, i). Loading and finishing are fused into the maps."""
+        batch) gets the seed fold_in(seed, i). Loading and finishing are fused into the maps.
+        Only in-graph work runs in parallel: NumPy holds the GIL anyway, and a Python dataset's
+        ``__getitem__`` is called from one thread, in order, as a plain loop would."""
+        in_python = load == self._load_item
         if not stages:
             return dataset.map(lambda i, payload: finish(load(payload)),
-                               num_parallel_calls=self.num_parallel_calls)
+                               num_parallel_calls=None if in_python else self.num_parallel_calls)
         for k, stage in enumerate(stages):
             def fn(i, payload, stage=stage, first=k == 0, last=k == len(stages) - 1):
                 element = stage(*(load(payload) if first else payload),
                                 tf.random.experimental.stateless_fold_in(seed, i))
                 return finish(element) if last else (i, element)
 
-            parallel = self.num_parallel_calls if stage.graph else None  # NumPy holds the GIL anyway
-            dataset = dataset.map(fn, num_parallel_calls=parallel)
+            parallel = stage.graph and not (k == 0 and in_python)
+            dataset = dataset.map(fn, num_parallel_calls=self.num_parallel_calls if parallel else None)
         return dataset
 
     def _epoch_dataset(self, epoch):
         """The batches of epoch ``epoch`` (an int, or an int64 tensor inside ``flat_map``)."""
         epoch_seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(epoch, tf.int64)])
         item_seed, batch_seed = (tf.random.experimental.stateless_fold_in(epoch_seed, k) for k in (0, 1))
-        indices = self._indices(epoch_seed)
-        if self._tensors is None:
-            source, load = self._generated(indices), _identity
-        else:
-            source, load = indices, self._slice
+        source = self._indices(epoch_seed)
+        load = self._load_item if self._tensors is None else self._slice
         if self._item_stages or self._tensors is None:
             dataset = self._map(source.enumerate(), self._item_stages, item_seed, load)
             dataset, load = dataset.batch(self.batch_size, drop_remainder=self.drop_last), _identity
@@ -317,6 +344,23 @@ class Dataloader:
     def _prefetched(self, dataset):
         return dataset.prefetch(self.prefetch) if self.prefetch else dataset
 
-    def as_tf_dataset(self, epoch=0):
-        """The ``tf.data.Dataset`` of epoch ``epoch`` alone."""
-        return self._prefetched(self._epoch_dataset(epoch))
+    def as_tf_dataset(self, epoch=None):
+        """The loader as a ``tf.data.Dataset`` of ``(X_batch, y_batch)``, for Keras ``fit`` /
+        ``evaluate``, custom loops and ``strategy.experimental_distribute_dataset``.
+
+        Without ``epoch``, every iteration of the dataset is one epoch of the loader, as
+        ``tf.data``'s ``shuffle(reshuffle_each_iteration=True)``: when an iteration draws its
+        first batch it takes the loader's ``epoch`` as its number (its order and augmentation
+        seeds, the same batches ``for batch in loader`` gives for that epoch) and advances
+        ``epoch`` by one. Setting ``loader.epoch = k`` resumes at epoch k on both paths. Its
+        cardinality is ``len(loader)``. (Keras under a distribution strategy draws one batch
+        before training to build the model: that iteration takes an epoch number too.)
+
+        With ``epoch=k``: the batches of epoch k alone, the same on every iteration.
+        """
+        if epoch is not None:
+            return self._prefetched(self._epoch_dataset(epoch))
+        counter = self._epoch
+        start = tf.data.Dataset.range(1).map(lambda _: counter.assign_add(1) - 1)
+        batches = start.flat_map(self._epoch_dataset)
+        return self._prefetched(batches.apply(tf.data.experimental.assert_cardinality(len(self))))

@@ -1,0 +1,90 @@
+"""dlbook.quiet: TensorFlow's start-up lines stay off the terminal, every other stderr line shows."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from dlbook import quiet
+
+TIMEOUT = 240
+
+# The lines as TensorFlow 2.21 prints them on import (each twice), and with TF_CPP_MIN_LOG_LEVEL=0.
+TF_START_UP = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1796103275.439491   16330 port.cc:153] oneDNN custom operations are on. You may see "
+    "slightly different numerical results due to floating-point round-off errors from different "
+    "computation orders. To turn them off, set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.\n"
+    "I0000 00:00:1796103275.561764   16330 cpu_feature_guard.cc:227] This TensorFlow binary is optimized "
+    "to use available CPU instructions in performance-critical operations.\n"
+    "To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 FMA, in other operations, "
+    "rebuild TensorFlow with the appropriate compiler flags.\n")
+GENUINE = "E0000 00:00:1796103812.640276   25306 some_op.cc:131] a real error during import\n"
+
+
+def test_the_known_start_up_lines_are_noise_and_nothing_else():
+    assert all(quiet.is_noise(line) for line in TF_START_UP.splitlines())
+    for line in [GENUINE, "WARNING: something else", "Traceback (most recent call last):",
+                 "W0000 00:00:1796103172.375478   13930 port.cc:153] oneDNN custom operations are on. x",
+                 "I0000 00:00:1.0 1 port.cc:153] something new from oneDNN"]:
+        assert not quiet.is_noise(line), line
+
+
+def test_held_stderr_passes_on_all_but_the_noise(capfd):
+    with quiet.held_stderr():
+        os.write(2, (TF_START_UP + GENUINE + TF_START_UP).encode())
+    assert capfd.readouterr().err == GENUINE
+    with pytest.raises(ImportError):  # a failing import: its stderr still shows
+        with quiet.held_stderr():
+            os.write(2, b"libfoo.so: cannot open shared object file\n")
+            raise ImportError("libfoo")
+    assert capfd.readouterr().err == "libfoo.so: cannot open shared object file\n"
+
+
+def test_import_tensorflow_holds_stderr_during_the_import_only(tmp_path, capfd, monkeypatch):
+    for name in ("noisy_a", "noisy_b"):
+        (tmp_path / f"{name}.py").write_text(
+            f"import os\nos.write(2, {(TF_START_UP + GENUINE).encode()!r})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert quiet.import_tensorflow(module="noisy_a").__name__ == "noisy_a"
+    assert capfd.readouterr().err == GENUINE
+    quiet.import_tensorflow(debug=True, module="noisy_b")  # --debug: everything
+    assert capfd.readouterr().err == TF_START_UP + GENUINE
+
+
+# A `dlbook run` in a fresh process; a hook writes a genuine line to fd 2 while TensorFlow imports.
+CLI = """
+import importlib.abc, os, sys
+class WriteDuringImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "tensorflow":
+            os.write(2, {genuine!r})
+        return None
+sys.meta_path.insert(0, WriteDuringImport())
+from dlbook.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _cli(*argv):
+    script = textwrap.dedent(CLI).format(genuine=GENUINE.encode())
+    return subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+def test_dlbook_run_starts_quietly():
+    done = _cli("run", "1.10.1")
+    assert done.returncode == 0, done.stderr
+    assert "Listing 1.1" in done.stdout
+    assert done.stderr.splitlines(keepends=True) == [GENUINE]  # and not one start-up line
+
+
+def test_debug_shows_the_start_up_lines():
+    done = _cli("--debug", "export", "nowhere")  # a cheap command that imports TensorFlow, then fails
+    lines = done.stderr.splitlines(keepends=True)
+    assert done.returncode != 0 and GENUINE in lines
+    noise = [line for line in lines if quiet.is_noise(line)]
+    assert "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n" in noise
+    assert any("oneDNN custom operations are on" in line for line in noise)
+    assert lines[-1].startswith("dlbook.errors.UsageError: nowhere does not exist")  # the traceback
