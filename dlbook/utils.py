@@ -106,8 +106,11 @@ def _check_y(y, name, X, x_name, probe):
     if y.ndim == 0 or len(y) != len(X):
         raise ShapeError(f"{x_name} has {len(X)} examples but {name} has "
                          f"{'no length' if y.ndim == 0 else len(y)}: give one label per example")
-    if np.issubdtype(y.dtype, np.integer) and y.dtype not in (np.int32, np.int64):
-        y = y.astype(np.int64)  # e.g. uint8 labels: TF's sparse cross-entropy takes int32/int64 only
+    if np.issubdtype(y.dtype, np.integer) and y.dtype != np.int64:
+        # int64, as the book's acc expects them (tf.convert_to_tensor(y_batch, tf.int64) refuses
+        # an int32 tensor inside the compiled step); uint8 labels would not even fit TF's
+        # sparse cross-entropy, which takes int32/int64 only
+        y = y.astype(np.int64)
     if y.ndim == 1 and len(probe.shape) == 2 and probe.shape[-1] > 1 and not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{name} has dtype {y.dtype}, but the model outputs {int(probe.shape[-1])} class "
                         f"scores: class labels must be integers, e.g. {name} = {name}.astype(np.int64)")

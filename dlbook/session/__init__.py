@@ -133,8 +133,8 @@ class Session:
         path = self.rundir.path
         blocker = next((p for p in itertools.chain([path], path.parents) if p.exists()), None)
         if blocker is not None and not blocker.is_dir():
-            raise UsageError(f"cannot create --output-dir {path}: {blocker} is not a directory; "
-                             f"give a directory that can be written")
+            raise UsageError(f"cannot create {self._flag('--output-dir', 'checkpoint_dir')} {path}: Not a "
+                             f"directory ({blocker} is a file); give a directory that can be written")
         meta, legacy = self.rundir.read_meta(), self.rundir.legacy_files()
         holds = self.rundir.snapshot() is not None or bool(legacy)
         if resume == "auto":
