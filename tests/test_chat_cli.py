@@ -145,3 +145,49 @@ def test_chat_errors_are_one_line(tmp_path, trained, capsys):
     assert err.count("\n") == 1 and "config.json not found" in err and "dlbook run 1.10.6" in err
     assert cli.main(["chat", "--checkpoint", trained[0], "--query", "  "]) == 2
     assert "empty query" in capsys.readouterr().err
+
+
+def test_retrain_into_a_chatbot_folder_never_leaves_one_chat_cannot_load(corpus, tmp_path, trained, monkeypatch,
+                                                                        capsys):
+    """A retrain with other options (n_units 16 instead of 32) into a trained chatbot's folder: a
+    plain retrain is refused; with --overwrite, a failure before the first save leaves the old bot,
+    and Ctrl-C in epoch 1 saves the new one whole (config.json, vocab.json and model.h5 at once).
+    The old dlbook wrote the new config.json and vocab.json before the first epoch, model.h5 after
+    it: Ctrl-C in between left a folder `dlbook chat` could not load."""
+    import shutil
+    import signal
+
+    folder = tmp_path / "bot"
+    shutil.copytree(trained[0], folder, symlinks=True)
+    retrain = ["--corpus", corpus, *TINY, "--n-units", "16", "--epochs", "3", "--output-dir", str(folder),
+               "--sample-every", "0"]
+    assert cli.main(["run", "1.10.6", *retrain]) == 2
+    assert "already holds a run of `dlbook run 1.10.6`" in capsys.readouterr().err
+
+    def chat_answers():
+        assert cli.main(["chat", "--checkpoint", str(folder), "--mode", "greedy", "--query", "good night"]) == 0
+        return capsys.readouterr().out
+
+    real_make = chatbot.make_train_step
+    for stop, then in ((RuntimeError("killed before the first save"), "sleep well"), (signal.SIGINT, None)):
+        def make_step_that_stops(*args, stop=stop):
+            real_step = real_make(*args)
+
+            def step(*batch):  # the first step of the new run
+                if isinstance(stop, Exception):
+                    raise stop
+                signal.raise_signal(stop)
+                return real_step(*batch)
+            return step
+
+        monkeypatch.setattr(chatbot, "make_train_step", make_step_that_stops)
+        with pytest.raises((RuntimeError, KeyboardInterrupt)):
+            chatbot.main([*retrain, "--overwrite"])
+        capsys.readouterr()
+        answer = chat_answers()  # the folder loads: old bot before the first save, the new one after
+        config = json.load(open(folder / "config.json"))
+        if then:
+            assert config["n_units"] == 32 and answer.strip() == f"> {then}"
+        else:
+            assert config["n_units"] == 16 and answer.startswith("> ")
+            assert json.load(open(folder / "run.json"))["step"] == 1

@@ -458,6 +458,13 @@ BAD_OPTIONS = {
                                              "see 'dlbook chat --help'"]),
     "unknown chatbot corpus": (["run", "1.10.6", "--corpus", "no_such_file.tsv"],
                                ["--corpus 'no_such_file.tsv' is neither 'chatterbot' nor an existing TSV file"]),
+    "resume and overwrite": (["run", "1.10.5", "--resume", "--overwrite"],
+                             ["argument --overwrite: not allowed with argument --resume"]),
+    **{f"seed {seed} in {where}": ([*where.split(), "--seed", seed, *(["--checkpoint", "x"] if where == "chat" else [])],
+                                   [f"argument --seed: must be an integer from 0 to 4294967295, got {seed}"])
+       for seed in ("-1", "4294967296") for where in ("run 1.10.4", "run 1.10.5", "run 1.10.6", "chat")},
+    "seed not a number": (["run", "1.10.4", "--seed", "0x1"],
+                          ["argument --seed: expected an integer from 0 to 4294967295, got '0x1'"]),
 }
 
 
@@ -467,6 +474,42 @@ def test_bad_option(capsys, case):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert_one_line_error(err, *needles)
+
+
+# ---------------------------------------------------------------- a run directory is never clobbered
+def test_1_10_4_keeps_the_saved_run_when_a_new_one_fails(tmp_path, capsys):
+    """A new run that diverges (--learning-rate inf) must leave the saved run as it was: the old
+    1.10.4 deleted its checkpoint first, then said it was "left as it was"."""
+    out = tmp_path / "out"
+    assert dlbook(["run", "1.10.4", "--epochs", "1", "--output-dir", str(out)]) == 0
+    before = {name: (out / name).read_bytes() for name in ("model.h5", "checkpoint.h5", "run.json")}
+    capsys.readouterr()
+    code, _, err = run(capsys, "run", "1.10.4", "--epochs", "1", "--output-dir", str(out))
+    assert code == 2
+    assert_one_line_error(err, f"{out} already holds a run of `dlbook run 1.10.4`, 1 epoch(s) done: add "
+                               f"--resume to continue it, or --overwrite to start a new one")
+    code, _, err = run(capsys, "run", "1.10.4", "--epochs", "1", "--overwrite", "--learning-rate", "inf",
+                       "--output-dir", str(out))
+    assert code == 1
+    assert_one_line_error(err, "the loss became nan at epoch 1, step 2 of 10: training diverged",
+                          f"the run already in {out} was left as it was")
+    assert {name: (out / name).read_bytes() for name in before} == before
+    load_weights(get_mlp_model([None, 784]), out / "model.h5")
+
+
+def test_1_10_5_refuses_to_clobber_a_run_and_to_resume_it_with_another_batch_size(tmp_path, capsys):
+    out = _saved_run(tmp_path / "out", get_model_batchnorm([None, 24, 24, 3]), **CNN_OPTIONS)
+    before = (out / "checkpoint.h5").read_bytes()
+    code, _, err = run(capsys, "run", "1.10.5", "--epochs", "1", "--output-dir", str(out))
+    assert code == 2
+    assert_one_line_error(err, f"{out} already holds a run of `dlbook run 1.10.5`", "--resume", "--overwrite")
+    # the batch size fixes which images a resumed epoch skips: a different one is refused, named
+    code, _, err = run(capsys, "run", "1.10.5", "--epochs", "1", "--resume", "--batch-size", "16",
+                       "--output-dir", str(out))
+    assert code == 2
+    assert_one_line_error(err, f"cannot --resume from {out}: it was trained with other options "
+                               "(batch_size: saved 32, now 16)")
+    assert (out / "checkpoint.h5").read_bytes() == before
 
 
 # ---------------------------------------------------------------- --debug

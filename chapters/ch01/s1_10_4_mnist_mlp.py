@@ -47,6 +47,16 @@ PROG = "dlbook run 1.10.4"
 RUN_KEYS = ("seed", "batch_size", "learning_rate", "strategy")
 
 
+# Load the data
+def load_data(data_dir=None, download=False):
+    """The listing's MNIST, images as rows of 784 pixels: the real files, else the tiny subset."""
+    location = find_dataset("mnist", data_dir, download=download)
+    X_train, y_train, X_val, y_val, X_test, y_test = load_mnist_dataset(shape=(-1, 784), path=location.path)  # errata: mnist-pixel-divisor
+    print(f"training on {len(X_train):,} images, validating on {len(X_val):,}, testing on {len(X_test):,}")
+    return X_train, y_train, X_val, y_val, X_test, y_test
+
+
+# Build the model
 def get_model(inputs_shape=(None, 784)):
     """The listing's model, line for line."""
     ni = tl.layers.Input(list(inputs_shape))
@@ -60,6 +70,7 @@ def get_model(inputs_shape=(None, 784)):
     return network
 
 
+# The accuracy: unlike the loss, not used to update the model
 def acc(_logits, y_batch):
     """The listing's accuracy, in TF ops (it also runs inside fit's compiled train step)."""
     return tf.reduce_mean(
@@ -88,12 +99,7 @@ def main(argv=None):
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS, writer=distribute.is_chief(strategy))
     set_seed(args.seed)
 
-    # Load the data
-    location = find_dataset("mnist", args.data_dir, download=args.download)
-    X_train, y_train, X_val, y_val, X_test, y_test = load_mnist_dataset(shape=(-1, 784), path=location.path)  # errata: mnist-pixel-divisor
-    print(f"training on {len(X_train):,} images, validating on {len(X_val):,}, testing on {len(X_test):,}")
-
-    # Build the model
+    X_train, y_train, X_val, y_val, X_test, y_test = load_data(args.data_dir, args.download)
     with distribute.scope(strategy):
         network = get_model([None, 784])
         train_op = tf.optimizers.Adam(learning_rate=args.learning_rate)
