@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from chapters.ch01 import s1_10_6_chatbot as chatbot

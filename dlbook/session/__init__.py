@@ -42,11 +42,9 @@ saves nothing (``dlbook.utils.fit`` without ``checkpoint_dir``).
 import itertools
 import json
 import math
-import os
 import shlex
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
