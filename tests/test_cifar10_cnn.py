@@ -152,14 +152,14 @@ def test_resume_continues_bit_exactly(tmp_path, capsys):
     _assert_same_runs(tmp_path / "a", tmp_path / "b")
 
 
-@pytest.mark.parametrize("augment", ["tf", "numpy"])
-def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkeypatch, augment):
+def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkeypatch):
     """Ctrl-C in epoch 2's first step: the run is saved at (epoch 1, step 1); --resume then reaches
-    the weights of an uninterrupted 2-epoch run bit for bit, with either augmentation."""
+    the weights of an uninterrupted 2-epoch run bit for bit. With the listing's NumPy _fn_train
+    (--augment numpy): its draws are seeded per image and epoch by the Dataloader."""
     import signal
 
     common = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--seed", "1",
-              "--epochs", "2", "--augment", augment]
+              "--epochs", "2", "--augment", "numpy"]
     assert chapter.main(common + ["--output-dir", str(tmp_path / "a")]) == 0
 
     real_make_steps, calls = chapter.make_steps, []

@@ -139,7 +139,7 @@ SLOW_SAVE = textwrap.dedent("""
         if path.name == "model.h5" and not slowed:
             slowed.append(path)
             print("saving", flush=True)
-            time.sleep(3)
+            time.sleep(1.5)
         write_bytes(path, data)
     dlbook.session.write_bytes = slow_write_bytes
     sys.exit(main(sys.argv[1:]))

@@ -15,6 +15,7 @@ import pytest
 from dlbook.compat import dropout_seed, tl
 import tensorflow as tf
 
+from chapters.ch01 import s1_10_4_mnist_mlp as mlp_section
 from dlbook import fileio, session
 from dlbook.checkpoints import load_checkpoint, load_weights
 from dlbook.cli import main as dlbook
@@ -244,7 +245,8 @@ def test_a_full_disk_in_1_10_4_is_one_line_and_the_run_stays_loadable(tmp_path, 
     assert err.rstrip().endswith(f"No space left on device; the run in {out} stays as last saved (1 epoch(s) done)")
     monkeypatch.undo()
     assert json.loads((out / "run.json").read_text())["epoch"] == 1
-    assert dlbook(["run", "1.10.4", "--epochs", "2", "--resume", "--output-dir", str(out)]) == 0
+    load_weights(mlp_section.get_model(), out / "model.h5")
+    assert sorted(os.listdir(out / "snapshots")) == ["000002"]  # the run's last save, alone
 
 
 CHATBOT = ["--corpus", "chatterbot", "--max-pairs", "8", "--n-layer", "1", "--n-units", "32", "--emb-dim", "32",
