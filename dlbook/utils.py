@@ -198,9 +198,10 @@ def _distributed_train_steps(network, optimizer, cost, acc, x_spec, y_spec, stra
         return step(tf.gather(X, idx), tf.gather(y, idx), seed=seed)
 
     def distributed_train_steps(X, y, idxs, epoch_seed, first):
-        return np.array([[float(v) for v in distributed_train_step(
-            X, y, idx, tf.random.experimental.stateless_fold_in(epoch_seed, first + i))]
-            for i, idx in enumerate(idxs)])
+        seeds = [tf.cast(tf.random.experimental.stateless_fold_in(epoch_seed, first + i), tf.int64)
+                 for i in range(len(idxs))]
+        return np.array([[float(v) for v in distributed_train_step(X, y, idx, seed)]
+                         for idx, seed in zip(idxs, seeds)])
 
     return distributed_train_steps
 

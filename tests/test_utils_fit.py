@@ -259,3 +259,28 @@ def test_integer_token_ids_into_an_embedding_model_are_accepted():
     history = fit(model, tf.optimizers.Adam(0.01), tl.cost.cross_entropy, ids, labels,
                   batch_size=16, n_epoch=2, verbose=0)
     assert len(history["loss"]) == 2 and all(np.isfinite(history["loss"]))
+
+
+def test_fit_with_a_strategy_resumes_exactly_too(tmp_path):
+    """The data-parallel path (one compiled call per batch) gets the same (seed, epoch, step)
+    dropout seeds: 1 epoch + resume == 2 epochs, bit for bit (one-device MirroredStrategy)."""
+    from dlbook import distribute
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    args = dict(batch_size=8, seed=2, verbose=0, strategy=strategy)
+
+    def new_model():
+        with distribute.scope(strategy):
+            return mlp(dropout=True), tf.optimizers.Adam(0.01)
+
+    straight, optimizer = new_model()
+    initial = weights_of(straight)
+    fit(straight, optimizer, CE, X, Y, n_epoch=2, **args)
+    first, optimizer = new_model()
+    for var, value in zip(first.all_weights, initial):
+        var.assign(value)
+    fit(first, optimizer, CE, X, Y, n_epoch=1, checkpoint_dir=tmp_path, **args)
+    resumed, optimizer = new_model()  # everything comes from the run directory
+    fit(resumed, optimizer, CE, X, Y, n_epoch=2, checkpoint_dir=tmp_path, **args)
+    for a, b in zip(weights_of(straight), weights_of(resumed)):
+        np.testing.assert_array_equal(a, b)
