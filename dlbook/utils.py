@@ -319,24 +319,64 @@ class _EarlyStopping:
                 var.assign(value)
 
 
-def _write_summaries(writers, epoch, row, network, histograms):
-    for split, prefix in (("train", ""), ("validation", "val_")):
-        with writers[split].as_default(step=epoch + 1):
-            for name in ("loss", "acc"):
-                if prefix + name in row:
-                    tf.summary.scalar(name, row[prefix + name])
-    if histograms:
-        with writers["train"].as_default(step=epoch + 1):
-            for w in network.trainable_weights:
+class _Summaries:
+    """TensorBoard logs of fit: ``train/`` and ``validation/`` scalars every ``every`` epochs,
+    weight histograms and the train step's graph when asked."""
+
+    def __init__(self, directory, every, network, histograms, graph):
+        self.writers = {split: tf.summary.create_file_writer(os.path.join(directory, split))
+                        for split in ("train", "validation")}
+        self.every, self.network, self.histograms, self.graph = every, network, histograms, graph
+
+    def write(self, epoch, row, train_steps):
+        if not (epoch == 0 or (epoch + 1) % self.every == 0):
+            return
+        for split, prefix in (("train", ""), ("validation", "val_")):
+            with self.writers[split].as_default(step=epoch + 1):
+                for name in ("loss", "acc"):
+                    if prefix + name in row:
+                        tf.summary.scalar(name, row[prefix + name])
+        with self.writers["train"].as_default(step=epoch + 1):
+            for w in self.network.trainable_weights if self.histograms else ():
                 tf.summary.histogram(w.name.replace(":", "_"), w)
-    for writer in writers.values():
-        writer.flush()
+            if self.graph and hasattr(train_steps, "get_concrete_function"):
+                tf.summary.graph(train_steps.get_concrete_function().graph)
+                self.graph = False  # once
+        for writer in self.writers.values():
+            writer.flush()
 
 
 def _check_positive(**values):
     for name, value in values.items():
         if not (isinstance(value, (int, np.integer)) and value >= 1):
             raise UsageError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _checked_fit_data(network, X_train, y_train, X_val, y_val, early_stopping):
+    """fit's arrays, cast and checked against the model (X_val, y_val: both or None)."""
+    if (X_val is None) != (y_val is None):
+        raise UsageError("give both X_val and y_val, or neither")
+    if early_stopping is not None:
+        _check_positive(early_stopping=early_stopping)
+        if X_val is None:
+            raise UsageError("early_stopping watches the validation loss: give X_val and y_val too")
+    X_train, probe = _check_x(network, X_train, "X_train")
+    y_train = _check_y(y_train, "y_train", X_train, "X_train", probe)
+    if X_val is not None:
+        X_val, probe = _check_x(network, X_val, "X_val")
+        y_val = _check_y(y_val, "y_val", X_val, "X_val", probe)
+    return X_train, y_train, X_val, y_val
+
+
+def _epoch_evaluation(eval_step, train_data, val_data, batch_size, eval_train, acc):
+    """What fit reports after an epoch besides the steps' running means: validation loss and
+    accuracy, and with ``eval_train`` the eval-mode loss and accuracy on the training set."""
+    row = {}
+    if val_data is not None:
+        row["val_loss"], row["val_acc"] = _evaluate(eval_step, *val_data, batch_size)
+        if eval_train:
+            row["loss"], row["acc"] = _evaluate(eval_step, *train_data, batch_size)
+    return {key: value for key, value in row.items() if acc or not key.endswith("acc")}
 
 
 def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_epoch=100, print_freq=1,
@@ -380,21 +420,9 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
     """
     _check_positive(batch_size=batch_size, n_epoch=n_epoch, print_freq=print_freq,
                     tensorboard_epoch_freq=tensorboard_epoch_freq)
-    if (X_val is None) != (y_val is None):
-        raise UsageError("give both X_val and y_val, or neither")
-    has_val = X_val is not None
-    if early_stopping is not None:
-        _check_positive(early_stopping=early_stopping)
-        if not has_val:
-            raise UsageError("early_stopping watches the validation loss: give X_val and y_val too")
     if session is not None and checkpoint_dir is not None:
         raise UsageError("give checkpoint_dir or session, not both")
-
-    X_train, probe = _check_x(network, X_train, "X_train")
-    y_train = _check_y(y_train, "y_train", X_train, "X_train", probe)
-    if has_val:
-        X_val, probe = _check_x(network, X_val, "X_val")
-        y_val = _check_y(y_val, "y_val", X_val, "X_val", probe)
+    X_train, y_train, X_val, y_val = _checked_fit_data(network, X_train, y_train, X_val, y_val, early_stopping)
 
     run = session or open_session(checkpoint_dir, resume="auto")
     run.fix(batch_size=batch_size, shuffle=shuffle, seed=seed, examples=len(X_train),
@@ -403,43 +431,30 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
         run.restore(network, train_op, verbose=bool(verbose))  # the optimizer is built before tracing
     seed = run.state.setdefault("seed", int(np.random.randint(2**31)) if seed is None else seed)
     stopper = _EarlyStopping(early_stopping, network, run) if early_stopping is not None else None
-
+    summaries = tensorboard_dir and _Summaries(tensorboard_dir, tensorboard_epoch_freq, network,
+                                               tensorboard_weight_histograms, tensorboard_graph_vis)
     x_spec, y_spec = _spec(X_train), _spec(y_train)
-    train_data = (tf.convert_to_tensor(X_train), tf.convert_to_tensor(y_train))
-    val_data = (tf.convert_to_tensor(X_val), tf.convert_to_tensor(y_val)) if has_val else None
     train_steps = _train_steps(network, train_op, cost, acc, x_spec, y_spec, strategy)
     eval_step = _eval_step(network, cost, acc, x_spec, y_spec)
-    writers = None
-    if tensorboard_dir is not None:
-        writers = {split: tf.summary.create_file_writer(os.path.join(tensorboard_dir, split))
-                   for split in ("train", "validation")}
-    first_epoch = run.epoch
+    train_data = (tf.convert_to_tensor(X_train), tf.convert_to_tensor(y_train))
+    val_data = None if X_val is None else (tf.convert_to_tensor(X_val), tf.convert_to_tensor(y_val))
+    last_epoch = run.epoch if stopper and stopper.stopped else n_epoch
 
     with run:
-        for epoch in run.epochs(n_epoch if not (stopper and stopper.stopped) else run.epoch,
-                                math.ceil(len(X_train) / batch_size), verbose=verbose, print_freq=print_freq):
+        for epoch in run.epochs(last_epoch, math.ceil(len(X_train) / batch_size), verbose=verbose,
+                                print_freq=print_freq):
             network.train()  # the mode is fixed when the step is traced (its first call)
             order = _epoch_order(len(X_train), epoch, shuffle, seed)
             epoch_seed = tf.constant([seed % 2**63, epoch], tf.int64)
             for first, idxs in _chunks(order, batch_size, run.step):
                 results = np.asarray(train_steps(*train_data, idxs, epoch_seed, first))  # [k, 2]
                 run.record(results[:, 0], n=int(idxs.shape[1]), **({"acc": results[:, 1]} if acc else {}))
-
             network.eval()
-            row = {}
-            if has_val:
-                row["val_loss"], row["val_acc"] = _evaluate(eval_step, *val_data, batch_size)
-                if eval_train:
-                    row["loss"], row["acc"] = _evaluate(eval_step, *train_data, batch_size)
-            row = {key: value for key, value in row.items() if acc or not key.endswith("acc")}
+            row = _epoch_evaluation(eval_step, train_data, val_data, batch_size, eval_train, acc)
             stop = stopper.update(epoch, row["val_loss"]) if stopper else False
             row = run.end_epoch(**row)
-
-            if writers is not None and (epoch == 0 or (epoch + 1) % tensorboard_epoch_freq == 0):
-                _write_summaries(writers, epoch, row, network, tensorboard_weight_histograms)
-                if tensorboard_graph_vis and epoch == first_epoch and hasattr(train_steps, "get_concrete_function"):
-                    with writers["train"].as_default():
-                        tf.summary.graph(train_steps.get_concrete_function().graph)
+            if summaries:
+                summaries.write(epoch, row, train_steps)
             if stop:
                 if verbose:
                     print(f"Early stopping: no lower val_loss for {early_stopping} epochs; "
