@@ -321,3 +321,15 @@ def test_dropout_seed_draws_stateless_masks_keyed_by_the_seed():
     layer.is_train = False
     with dropout_seed(seed):
         np.testing.assert_array_equal(layer.forward(x).numpy(), x.numpy())  # eval mode: the identity
+
+
+def test_a_damaged_run_record_is_one_clear_error(tmp_path):
+    run = session.open(tmp_path, options={"seed": 1})
+    run.restore(mlp(), tf.optimizers.Adam())
+    run.save()
+    (tmp_path / "run.json").resolve().write_text("{not json")
+    from dlbook.errors import CheckpointError
+    with pytest.raises(CheckpointError, match=r"run.json is not the record of a dlbook run \(JSONDecodeError: .*"
+                                              rf"--overwrite starts a new run in {tmp_path}"):
+        session.open(tmp_path, resume=True)
+    assert not session.open(tmp_path, overwrite=True).resuming

@@ -133,27 +133,37 @@ class Session:
         if blocker is not None and not blocker.is_dir():
             raise UsageError(f"cannot create {self._flag('--output-dir', 'checkpoint_dir')} {path}: Not a "
                              f"directory ({blocker} is a file); give a directory that can be written")
-        meta, legacy = self.rundir.read_meta(), self.rundir.legacy_files()
+        legacy = self.rundir.legacy_files()
         holds = self.rundir.snapshot() is not None or bool(legacy)
         if resume == "auto":
             resume = holds
         if resume and not holds:
             raise UsageError(f"--resume: {path} holds no run to continue; leave out --resume to start one")
-        if resume and meta is None:
-            raise UsageError(f"--resume: {path} holds files of a run saved by an older dlbook "
-                             f"({', '.join(legacy) or 'no run.json'}), which cannot be resumed; add "
-                             f"--overwrite to start afresh there, or give another --output-dir")
         if holds and not resume and not overwrite:
-            what = (f"a run of `{meta.get('options', {}).get('program', 'dlbook.utils.fit')}`, "
-                    f"{_position(meta['epoch'], meta['step'])}" if meta else f"files of an earlier run: {', '.join(legacy)}")
-            raise UsageError(f"{path} already holds {what}: add --resume to continue it, or "
-                             f"--overwrite to start a new one (the old one is replaced when the new "
+            raise UsageError(f"{path} already holds {self._describe_saved(legacy)}: add --resume to continue "
+                             f"it, or --overwrite to start a new one (the old one is replaced when the new "
                              f"one first saves), or give another --output-dir")
-        self.resuming = bool(resume)
+        self.resuming, self._held_before = bool(resume), holds
         if resume:
-            self._saved_options = meta.get("options", {})
-            self._saved = (meta["epoch"], meta["step"])
-        self._held_before = holds
+            meta = self.rundir.read_meta()  # a damaged run.json: a CheckpointError naming it
+            if meta is None:
+                raise UsageError(f"--resume: {path} holds files of a run saved by an older dlbook "
+                                 f"({', '.join(legacy) or 'no run.json'}), which cannot be resumed; add "
+                                 f"--overwrite to start afresh there, or give another --output-dir")
+            self._saved_options, self._saved = meta["options"], (meta["epoch"], meta["step"])
+
+    def _describe_saved(self, legacy):
+        """What the run directory holds, in a few words (for the refusal to start a new run)."""
+        if legacy:
+            return f"files of an earlier run: {', '.join(legacy)}"
+        try:
+            meta = self.rundir.read_meta()
+        except CheckpointError:
+            meta = None
+        if meta is None:
+            return "a run"
+        return (f"a run of `{meta['options'].get('program', 'dlbook.utils.fit')}`, "
+                f"{_position(meta['epoch'], meta['step'])}")
 
     def fix(self, **values):
         """Record values that fix the run (data, model, batch order); on resume, check them.

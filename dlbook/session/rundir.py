@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from dlbook.errors import CheckpointError
 from dlbook.fileio import fsync_dir
 
 CURRENT, SNAPSHOTS, RUN_FILE = "current", "snapshots", "run.json"
@@ -54,12 +55,19 @@ class RunDir:
         return [name for name in LEGACY_FILES if (self.path / name).is_file()]
 
     def read_meta(self):
-        """The ``run.json`` of the snapshot in force (a dict), or None."""
+        """The ``run.json`` of the snapshot in force (a dict), or None; CheckpointError if damaged."""
         snapshot = self.snapshot()
         if snapshot is None or not (snapshot / RUN_FILE).is_file():
             return None
-        with open(snapshot / RUN_FILE, encoding="utf-8") as f:
-            return json.load(f)
+        path = snapshot / RUN_FILE
+        try:
+            with open(path, encoding="utf-8") as f:
+                meta = json.load(f)
+            int(meta["epoch"]), int(meta["step"]), dict(meta["options"])
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise CheckpointError(f"{path} is not the record of a dlbook run ({type(exc).__name__}: {exc}); "
+                                  f"--overwrite starts a new run in {self.path}") from None
+        return meta
 
     def _generations(self):
         try:
