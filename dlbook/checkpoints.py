@@ -28,21 +28,25 @@ Two pairs of functions:
   ``model.trainable_weights`` when it is not built yet (the same as calling
   ``optimizer.build(model.trainable_weights)`` first), then assigns the saved values.
   For a resumed run to repeat an uninterrupted one bit for bit, the loop's randomness must depend
-  on (seed, epoch) only, e.g. ``tf.random.set_seed(f(seed, epoch))`` and a new ``tf.function`` at
-  the start of each epoch, as ``dlbook.utils.fit(seed=...)`` does.
+  on (seed, epoch, step) only: shuffle from (seed, epoch), and draw dropout masks inside
+  ``dlbook.compat.dropout_seed(...)`` with a seed folded from (seed, epoch, step), as
+  ``dlbook.utils.fit`` does. A training run that keeps several files (weights, checkpoint,
+  vocabulary, ...) commits them together with :mod:`dlbook.session`.
 
-Every write goes to a temporary file in the same directory and replaces the target with
-``os.replace`` only once complete: a failed or interrupted write leaves the previous file intact.
+The files are built in memory (:func:`weights_bytes`, :func:`checkpoint_bytes`) and written to a
+temporary file in the same directory, which replaces the target with ``os.replace`` only once
+complete: a failed or interrupted write leaves the previous file intact.
 """
+import io
 import json
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from dlbook.compat import _h5_names, _nested_layers  # TL's container recursion; str/bytes names
+from dlbook.compat import h5_names, nested_layers  # TL's container recursion; str/bytes names
 from dlbook.errors import CheckpointError
-from dlbook.fileio import atomic_path  # noqa: F401  (re-exported: dlbook.checkpoints.atomic_path)
+from dlbook.fileio import atomic_path, atomic_write  # noqa: F401  (atomic_path re-exported)
 
 CHECKPOINT_NAME = "checkpoint.h5"
 _FORMAT = "dlbook-checkpoint-1"
@@ -54,25 +58,25 @@ def _bytes_array(names):
     return np.array([n.encode("utf8") for n in names], dtype="S")
 
 
-def _write_layers(group, layers):
+def _write_layers(group, layers, value=lambda w: w.numpy()):
     group.attrs["layer_names"] = _bytes_array([layer.name for layer in layers])
     for layer in layers:
         g = group.create_group(layer.name)
-        inner = _nested_layers(layer)
+        inner = nested_layers(layer)
         if inner is not None:
-            _write_layers(g, inner)
+            _write_layers(g, inner, value)
             continue
         weights = layer.all_weights or []
         g.attrs["weight_names"] = _bytes_array([w.name for w in weights])
         for w in weights:
-            g.create_dataset(w.name, data=w.numpy())
+            g.create_dataset(w.name, data=value(w))
 
 
 def _model_entries(layers, prefix=""):
     """[(layer path, [weight variables])] for the layers that have weights, in file order."""
     entries = []
     for layer in layers:
-        inner = _nested_layers(layer)
+        inner = nested_layers(layer)
         if inner is not None:
             entries += _model_entries(inner, f"{prefix}{layer.name}/")
         elif layer.all_weights:
@@ -83,12 +87,12 @@ def _model_entries(layers, prefix=""):
 def _file_entries(group, prefix=""):
     """[(layer path, [h5py datasets])] for the layers of a TL-layout group that have weights."""
     entries = []
-    for name in _h5_names(group.attrs, "layer_names"):
+    for name in h5_names(group.attrs, "layer_names"):
         g = group[name]
         if "layer_names" in g.attrs:
             entries += _file_entries(g, f"{prefix}{name}/")
             continue
-        weight_names = _h5_names(g.attrs, "weight_names") if "weight_names" in g.attrs else []
+        weight_names = h5_names(g.attrs, "weight_names") if "weight_names" in g.attrs else []
         if weight_names:
             entries.append((prefix + name, [g[w] for w in weight_names]))
     return entries
@@ -102,8 +106,8 @@ def _describe(entries):
     return "; ".join(f"{name} {[tuple(w.shape) for w in ws]}" for name, ws in entries) or "none"
 
 
-def _read_layers(group, model, path):
-    """Check that ``group`` fits ``model`` weight for weight, then assign all values."""
+def _read_layers(group, model, path, assign=lambda var, data: var.assign(data)):
+    """Check that ``group`` fits ``model`` weight for weight, then ``assign`` every value."""
     # errata: weights-h5-check-first
     expected = _model_entries(model.all_layers)
     try:
@@ -124,7 +128,7 @@ def _read_layers(group, model, path):
             f"Expected: {_describe(expected)}. Found: {_describe(found)}")
     for (_, m_ws), (_, f_ws) in zip(expected, found):
         for var, data in zip(m_ws, f_ws):
-            var.assign(np.asarray(data))
+            assign(var, np.asarray(data))
 
 
 def _open(path):
@@ -137,10 +141,33 @@ def _open(path):
         raise CheckpointError(f"cannot read {path} as HDF5 (truncated or not a weights file): {e}") from None
 
 
+def _h5_bytes(fill):
+    """The bytes of an HDF5 file built in memory by ``fill(file)``.
+
+    HDF5 never touches the disk: a full disk or a read-only directory then fails in the plain
+    write of these bytes (one ``OSError`` naming the file), not inside HDF5, which keeps a file
+    it failed to flush half-open and crashed the interpreter at exit (1.10.6 on a full disk).
+    """
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        fill(f)
+    return buffer.getvalue()
+
+
+def weights_bytes(model, values=None):
+    """``model``'s weights as the bytes of a TensorLayer-layout HDF5 file (see :func:`save_weights`).
+
+    ``values``: arrays to write instead of the current ones, in ``model.all_weights`` order.
+    """
+    if values is None:
+        return _h5_bytes(lambda f: _write_layers(f, model.all_layers))
+    table = {id(w): v for w, v in zip(model.all_weights, values)}
+    return _h5_bytes(lambda f: _write_layers(f, model.all_layers, lambda w: table[id(w)]))
+
+
 def save_weights(model, path):
     """Write ``model``'s weights to ``path`` in TensorLayer's HDF5 layout, atomically."""
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        _write_layers(f, model.all_layers)
+    atomic_write(path, weights_bytes(model))
 
 
 def load_weights(model, path):
@@ -155,6 +182,17 @@ def load_weights(model, path):
         _read_layers(f, model, path)
 
 
+def read_weights(model, path):
+    """The weights in ``path`` as arrays in ``model.all_weights`` order, checked as by
+    :func:`load_weights`, without assigning them."""
+    found = {}
+    with _open(path) as f:
+        if "layer_names" not in f.attrs:
+            raise CheckpointError(f"{path} has no 'layer_names': not a TensorLayer weights file")
+        _read_layers(f, model, path, assign=lambda var, data: found.__setitem__(id(var), data))
+    return [found[id(w)] for w in model.all_weights]
+
+
 # -- training checkpoints --------------------------------------------------------------------
 
 def _ensure_built(optimizer, model):
@@ -162,16 +200,11 @@ def _ensure_built(optimizer, model):
         optimizer.build(model.trainable_weights)
 
 
-def save_checkpoint(directory, model, optimizer, epoch, step=0, extra=None):
-    """Write ``<directory>/checkpoint.h5`` atomically and return its path.
-
-    ``epoch`` is the number of completed epochs, ``step`` the number of steps already done in
-    the next one (0 at an epoch boundary); ``extra`` is any JSON-able value, returned unchanged
-    by :func:`load_checkpoint`. The previous checkpoint stays in place until the new one is complete.
-    """
+def checkpoint_bytes(model, optimizer, epoch, step=0, extra=None):
+    """The bytes of a training checkpoint file (see :func:`save_checkpoint`)."""
     _ensure_built(optimizer, model)
-    path = Path(directory) / CHECKPOINT_NAME
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+
+    def fill(f):
         f.attrs["format"] = _FORMAT
         f.attrs["epoch"] = int(epoch)
         f.attrs["step"] = int(step)
@@ -182,6 +215,18 @@ def save_checkpoint(directory, model, optimizer, epoch, step=0, extra=None):
         g.attrs["variable_names"] = _bytes_array([v.path for v in optimizer.variables])
         for i, v in enumerate(optimizer.variables):
             g.create_dataset(str(i), data=np.asarray(v.numpy()))
+    return _h5_bytes(fill)
+
+
+def save_checkpoint(directory, model, optimizer, epoch, step=0, extra=None):
+    """Write ``<directory>/checkpoint.h5`` atomically and return its path.
+
+    ``epoch`` is the number of completed epochs, ``step`` the number of steps already done in
+    the next one (0 at an epoch boundary); ``extra`` is any JSON-able value, returned unchanged
+    by :func:`load_checkpoint`. The previous checkpoint stays in place until the new one is complete.
+    """
+    path = Path(directory) / CHECKPOINT_NAME
+    atomic_write(path, checkpoint_bytes(model, optimizer, epoch, step, extra))
     return path
 
 

@@ -11,7 +11,8 @@ import importlib.util
 import sys
 
 from dlbook import __version__
-from dlbook.errors import DlbookError, UsageError
+from dlbook.entry import guarded
+from dlbook.errors import UsageError
 
 # (section, module under chapters.ch01, title) in book order.
 SECTIONS = [
@@ -115,44 +116,6 @@ COMMANDS = {
     "download": lambda argv: _call("dlbook.data.download", "main", argv, tensorflow=False),
     "export": lambda argv: _call("dlbook.export", "main", argv),
 }
-
-
-def guarded(func, argv):
-    """Call ``func(argv)``; user errors become one line on stderr (a traceback with --debug).
-
-    Returns the exit code: 0 ok, 1 a user error (data, shapes, checkpoints, unusable paths), 2 a usage error,
-    130 interrupted.
-    """
-    debug = "--debug" in argv
-    try:
-        return int(func(argv) or 0)
-    except DlbookError as exc:
-        if debug:
-            raise
-        print(f"dlbook: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UsageError) else 1
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        print("dlbook: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader went away (e.g. 'dlbook list | head'): stop quietly, as Unix tools do.
-        sys.stdout = None
-        return 0
-    except OSError as exc:
-        # A path the user gave cannot be used (a file where a directory should be, no permission,
-        # disk full): one line naming the path; OSErrors without a path are bugs and keep their traceback.
-        if debug or exc.filename is None:
-            raise
-        print(f"dlbook: error: cannot use {exc.filename}: {exc.strerror}; check the path and its "
-              f"permissions or give another one (--debug shows the traceback)", file=sys.stderr)
-        return 1
-
-
-def run_section(main_func):
-    """``python -m chapters.ch01.<module>`` entry: run ``main_func`` with the CLI's error handling."""
-    sys.exit(guarded(main_func, sys.argv[1:]))
 
 
 def _dispatch(argv):

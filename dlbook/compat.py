@@ -20,6 +20,10 @@ Fixes (name: what breaks without it):
   (ragged list) and leave a corrupt file.
 - ``fix_seq2seq_top_n``: ``Seq2seq.inference(top_n=k)`` drew from logits / sum(logits) (fails on
   negative logits); it now draws from the softmax over the top k (:func:`sample_top_n`).
+- ``fix_dropout_step_seed``: ``Dropout`` draws its masks from a stateful random op, whose stream
+  a compiled train step cannot restart at step k of epoch e, so a run resumed inside an epoch drew
+  other masks than an uninterrupted one. Inside :func:`dropout_seed` it now draws them from
+  stateless ops keyed by the given seed (e.g. one per (seed, epoch, step)); outside, as TL does.
 - ``fix_fast_layer_introspection`` (speed, not a bug): TL reads the source of every stack frame
   (``inspect.stack()``) twice per layer built; it now walks the frames only, same checks, ~2x
   faster model construction.
@@ -28,9 +32,11 @@ To see a bug again, switch its fix off before the first import::
 
     DLBOOK_COMPAT_DISABLE=fix_rnn_forward python -c "from dlbook.compat import tl"
 """
+import contextlib
 import inspect
 import os
 import sys
+import threading
 
 import h5py
 import numpy as np
@@ -125,7 +131,7 @@ def fix_batchnorm_moving_stats():
     tl.layers.BatchNorm.forward = batchnorm_forward
 
 
-def _h5_names(attrs, key):
+def h5_names(attrs, key):
     """A list of names from an HDF5 attribute: h5py 3 gives str where h5py 2 gave bytes."""
     return [name.decode("utf8") if isinstance(name, bytes) else str(name) for name in attrs[key]]
 
@@ -139,18 +145,18 @@ def fix_hdf5_str_names():
     utils = tl.files.utils
 
     def load_group(group, layers, in_order, skip=False):  # errata: tl-h5-str-names
-        names = _h5_names(group.attrs, "layer_names")
+        names = h5_names(group.attrs, "layer_names")
         by_name = {layer.name: layer for layer in layers}
         if not in_order and not skip and set(names) - set(by_name):
             missing = sorted(set(names) - set(by_name))
             raise RuntimeError(f"Layer(s) {missing} not found in network; pass skip=True to skip them.")
         pairs = zip(names, layers) if in_order else ((n, by_name[n]) for n in names if n in by_name)
         for name, layer in pairs:
-            nested = _nested_layers(layer)
+            nested = nested_layers(layer)
             if nested is not None:
                 load_group(group[name], nested, in_order, skip)
                 continue
-            for index, weight_name in enumerate(_h5_names(group[name].attrs, "weight_names")):
+            for index, weight_name in enumerate(h5_names(group[name].attrs, "weight_names")):
                 value = np.asarray(group[name][weight_name])
                 if isinstance(layer, tl.layers.BatchNorm) and value.ndim > 1:
                     value = value.squeeze()  # TL's own compatibility rule for old BatchNorm files
@@ -166,7 +172,7 @@ def fix_hdf5_str_names():
     utils.load_hdf5_to_weights = tl.files.load_hdf5_to_weights = load_hdf5_to_weights
 
 
-def _nested_layers(layer):
+def nested_layers(layer):
     """The layers inside a Model / ModelLayer / LayerList, or None for a plain layer."""
     if isinstance(layer, tl.models.Model):
         return layer.all_layers
@@ -243,6 +249,48 @@ def fix_seq2seq_top_n():
     tl.models.Seq2seq.inference = inference
 
 
+_dropout_seeds = threading.local()  # .stack: [[seed tensor, Dropout layers seeded so far], ...]
+
+
+@contextlib.contextmanager
+def dropout_seed(seed):
+    """Key every ``tl.layers.Dropout`` mask drawn inside the block by ``seed``.
+
+    ``seed``: a shape-[2] integer tensor (e.g. ``stateless_fold_in([seed, epoch], step)``, as
+    ``dlbook.utils.fit`` passes to its compiled step), or None for TensorLayer's own stateful
+    draws. The k-th Dropout called in the block (training mode) draws its mask with
+    ``tf.nn.experimental.stateless_dropout`` from ``stateless_fold_in(seed, k)``: the same seed
+    gives the same masks, in any process, whatever ran before. Use it where the model is called,
+    inside the ``tf.function`` being traced, so the seed is an argument of the compiled step.
+    """
+    if seed is None:
+        yield
+        return
+    stack = _dropout_seeds.__dict__.setdefault("stack", [])
+    stack.append([seed, 0])
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def fix_dropout_step_seed():
+    """``Dropout`` in training mode draws stateless masks inside :func:`dropout_seed` (else as TL)."""
+    original = tl.layers.Dropout.forward
+
+    def dropout_forward(self, inputs):
+        stack = getattr(_dropout_seeds, "stack", None)
+        if not self.is_train or not stack:
+            return original(self, inputs)
+        entry = stack[-1]
+        seed = tf.random.experimental.stateless_fold_in(entry[0], entry[1])  # errata: tl-dropout-stateful
+        entry[1] += 1
+        return tf.nn.experimental.stateless_dropout(inputs, rate=1 - self.keep, seed=seed, name=self.name)
+
+    dropout_forward.__wrapped__ = original  # TL's original, for the tests
+    tl.layers.Dropout.forward = dropout_forward
+
+
 class _ShallowInspect:
     """``inspect`` for TL's layer bookkeeping, with a ``stack()`` that only lists frames.
 
@@ -276,6 +324,7 @@ FIXES = (
     fix_hdf5_str_names,
     fix_npz_ragged_save,
     fix_seq2seq_top_n,
+    fix_dropout_step_seed,
     fix_fast_layer_introspection,
 )
 FIX_NAMES = tuple(fix.__name__ for fix in FIXES)

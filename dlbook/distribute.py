@@ -299,16 +299,21 @@ class TrainStep:
         self._global_step = tf.function(self._global_batch, reduce_retracing=True)
         self._distributed_step = tf.function(self._distributed_batch, reduce_retracing=True)
 
-    def __call__(self, X_batch, y_batch):
+    def __call__(self, X_batch, y_batch, seed=None):
+        """``seed``: None, or a shape-[2] integer tensor keying the step's dropout masks
+        (:func:`dlbook.compat.dropout_seed`; each replica folds in its id)."""
         if isinstance(X_batch, tf.distribute.DistributedValues):
-            return self._distributed_step(X_batch, y_batch)
-        return self._global_step(X_batch, y_batch)
+            return self._distributed_step(X_batch, y_batch, seed)
+        return self._global_step(X_batch, y_batch, seed)
 
-    def _replica_step(self, X, y):
+    def _replica_step(self, X, y, seed=None):
         ctx = tf.distribute.get_replica_context()
         n_local = tf.cast(tf.shape(y)[0], tf.float32)
         n_global = ctx.all_reduce(tf.distribute.ReduceOp.SUM, n_local)  # the last batch's real size
-        with tf.GradientTape() as tape:
+        if seed is not None:
+            seed = tf.random.experimental.stateless_fold_in(seed, ctx.replica_id_in_sync_group)
+        from dlbook.compat import dropout_seed  # not at the top: TensorLayer fixes the devices on import
+        with tf.GradientTape() as tape, dropout_seed(seed):
             logits = self.network(X)
             per_example = self.loss_fn(logits, y)
             if per_example.shape.rank != 1:
@@ -331,17 +336,17 @@ class TrainStep:
         return tuple(self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
                      for value in per_replica)
 
-    def _distributed_batch(self, X, y):
-        return self._reduce(self.strategy.run(self._replica_step, args=(X, y)))
+    def _distributed_batch(self, X, y, seed=None):
+        return self._reduce(self.strategy.run(self._replica_step, args=(X, y, seed)))
 
-    def _global_batch(self, X, y):
-        def replica_share(X, y):
+    def _global_batch(self, X, y, seed=None):
+        def replica_share(X, y, seed):
             ctx = tf.distribute.get_replica_context()
             n, i = tf.shape(y)[0], tf.cast(ctx.replica_id_in_sync_group, tf.int32)
             start, end = n * i // ctx.num_replicas_in_sync, n * (i + 1) // ctx.num_replicas_in_sync
-            return self._replica_step(X[start:end], y[start:end])
+            return self._replica_step(X[start:end], y[start:end], seed)
 
-        return self._reduce(self.strategy.run(replica_share, args=(X, y)))
+        return self._reduce(self.strategy.run(replica_share, args=(X, y, seed)))
 
 
 def _check_built_in_scope(strategy, network, optimizer):

@@ -27,3 +27,7 @@ class CheckpointError(DlbookError):
 
 class UsageError(DlbookError):
     """A bad command-line option or argument value."""
+
+
+class SaveError(DlbookError):
+    """A file of a run cannot be written (disk full, read-only file system, no permission)."""

@@ -1,8 +1,15 @@
-"""Atomic file writes (no TensorFlow import here, so drawing and data tools stay light).
+"""Writing files so that a failure never leaves a half-written file (no TensorFlow import here).
 
 Every file a user keeps -- weights, checkpoints, data files, figures, vocabularies -- is written
-through :func:`atomic_path`: to a temporary file in the same directory, then moved onto the final
-name with ``os.replace`` once complete. A failed or killed write leaves the previous file intact.
+either through :func:`atomic_path` (to a temporary file in the same directory, moved onto the
+final name with ``os.replace`` once complete: a failed or killed write leaves the previous file
+intact), or, for the files of a training run, into a new snapshot directory of
+:class:`dlbook.session.rundir.RunDir` with :func:`write_bytes`.
+
+Content is serialized in memory first (HDF5 included: :func:`dlbook.checkpoints.weights_bytes`),
+so a disk error (full, read-only, no permission) surfaces as one ``OSError`` naming the file, raised
+by :func:`write_bytes` -- never inside a library that may keep a half-closed file (HDF5 did, and
+crashed the interpreter at exit).
 """
 import contextlib
 import os
@@ -34,6 +41,38 @@ def atomic_path(path):
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+def write_bytes(path, data):
+    """Write ``data`` to a new file ``path`` and fsync it; any ``OSError`` names ``path``."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.filename is None:  # os.write / os.fsync do not say which file
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
+
+
+def atomic_write(path, data):
+    """Replace ``path`` by a file holding ``data`` (bytes), atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        write_bytes(tmp, data)
+
+
+def fsync_dir(path):
+    """Make the entries of directory ``path`` (new names, renames) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -30,6 +30,20 @@ def positive_float(text):
     return value
 
 
+SEED_RANGE = 2**32  # NumPy's seeds: 0 .. 2**32 - 1
+
+
+def random_seed(text):
+    """argparse type: a random seed, an integer from 0 to 2**32 - 1 (what NumPy accepts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_RANGE - 1}, got {text!r}") from None
+    if not 0 <= value < SEED_RANGE:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {SEED_RANGE - 1}, got {value}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser that raises UsageError instead of printing usage and exiting."""
 
@@ -46,15 +60,28 @@ def make_parser(prog, description):
     return parser
 
 
-def add_training_args(parser, *, epochs, batch_size, seed=0, data_dir=True):
-    """Add the options every training section takes, with the book's defaults."""
+def add_training_args(parser, *, epochs, batch_size, output_dir, data_dir=True):
+    """Add the options every training section takes, with the book's defaults.
+
+    ``--output-dir`` is the run directory (see :mod:`dlbook.session`): a new run refuses to start
+    where one is saved unless ``--resume`` (continue it) or ``--overwrite`` (replace it) is given.
+    """
     if data_dir:
         parser.add_argument("--data-dir", default=None,
                             help="data directory (default: $DLBOOK_DATA_DIR, else ./data; "
                                  "the tiny subset in data/tiny is used when the real data is absent)")
-    parser.add_argument("--output-dir", default="runs",
-                        help="where weights, checkpoints and logs are written")
+    parser.add_argument("--output-dir", default=output_dir,
+                        help="the run directory: weights, checkpoint and the run's other files, "
+                             "saved together after every epoch and on Ctrl-C or SIGTERM")
     parser.add_argument("--epochs", type=positive_int, default=epochs, help="training epochs")
     parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="batch size")
-    parser.add_argument("--seed", type=int, default=seed, help="random seed")
+    parser.add_argument("--seed", type=random_seed, default=0,
+                        help=f"random seed (0 to {SEED_RANGE - 1}): initial weights, batch order, "
+                             f"dropout and augmentation")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the run saved in --output-dir (with the same options)")
+    again.add_argument("--overwrite", action="store_true",
+                       help="start a new run in --output-dir although one is saved there; the old "
+                            "one is replaced when the new one first saves")
     return parser

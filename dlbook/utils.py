@@ -18,30 +18,33 @@ what is broken there on TensorFlow 2.21 (notes item 8)::
   :class:`~dlbook.errors.ShapeError` / :class:`~dlbook.errors.DataError` naming the array;
 * a Keras-style progress bar per epoch (train and validation loss/accuracy, time), and a history dict.
 
-And adds ``shuffle``, ``seed``, ``early_stopping``, ``checkpoint_dir`` (resumable) and ``verbose``.
+And adds ``shuffle``, ``seed``, ``early_stopping``, ``checkpoint_dir`` / ``session`` and ``verbose``.
+``fit`` is a short loop over a :class:`dlbook.session.Session`, which keeps the run directory,
+resumes, saves on SIGINT / SIGTERM, stops on a non-finite loss and shows progress -- the same
+rules as the 1.10.5 and 1.10.6 training loops.
 """
-import contextlib
+import hashlib
 import math
 import os
 import random
-import signal
-import sys
-import threading
-import time
 import warnings
 
 import numpy as np
 
-from dlbook.compat import tl  # noqa: F401  (applies the TensorLayer fixes before any use)
+from dlbook.compat import dropout_seed, tl  # noqa: F401  (applies the TensorLayer fixes before any use)
 import tensorflow as tf
 
 from dlbook import checkpoints, distribute
-from dlbook.errors import DataError, DlbookError, ShapeError, UsageError
+from dlbook.errors import DataError, ShapeError, UsageError
+from dlbook.fileio import write_bytes
+from dlbook.session import open as open_session
 
 BEST_WEIGHTS_NAME = "best.h5"
 _INDEX_SPEC = tf.TensorSpec([None], tf.int32)
 _CHUNK_SPEC = tf.TensorSpec([None, None], tf.int32)
-_STEPS_PER_CALL = 8  # train steps run in one compiled call (progress, Ctrl-C and NaN checks between)
+_SEED_SPEC = tf.TensorSpec([2], tf.int64)
+_STEP_SPEC = tf.TensorSpec([], tf.int64)
+_STEPS_PER_CALL = 8  # train steps run in one compiled call (progress, signal and NaN checks between)
 
 
 def set_seed(seed, deterministic=True):
@@ -103,8 +106,11 @@ def _check_y(y, name, X, x_name, probe):
     if y.ndim == 0 or len(y) != len(X):
         raise ShapeError(f"{x_name} has {len(X)} examples but {name} has "
                          f"{'no length' if y.ndim == 0 else len(y)}: give one label per example")
-    if np.issubdtype(y.dtype, np.integer) and y.dtype not in (np.int32, np.int64):
-        y = y.astype(np.int64)  # e.g. uint8 labels: TF's sparse cross-entropy takes int32/int64 only
+    if np.issubdtype(y.dtype, np.integer) and y.dtype != np.int64:
+        # int64, as the book's acc expects them (tf.convert_to_tensor(y_batch, tf.int64) refuses
+        # an int32 tensor inside the compiled step); uint8 labels would not even fit TF's
+        # sparse cross-entropy, which takes int32/int64 only
+        y = y.astype(np.int64)
     if y.ndim == 1 and len(probe.shape) == 2 and probe.shape[-1] > 1 and not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{name} has dtype {y.dtype}, but the model outputs {int(probe.shape[-1])} class "
                         f"scores: class labels must be integers, e.g. {name} = {name}.astype(np.int64)")
@@ -137,59 +143,6 @@ def _metric(acc, logits, labels):
         return tf.numpy_function(lambda out, y: np.float32(acc(out, y)), [logits, labels], tf.float32)
 
 
-def _make_train_step(network, optimizer, cost, acc, x_spec, y_spec, strategy=None):
-    """A new compiled train function (its random ops start from the current TF seed).
-
-    It takes a chunk of index batches ``idxs`` [k, batch] and runs the k steps in one call (a
-    loop in the graph: less Python per step), returning their (loss, metric) as a [k, 2] array.
-    """
-    if strategy is not None:  # data-parallel: each replica trains on its share of the batch
-        step = distribute.TrainStep(strategy, network, optimizer, distribute.from_batch_mean(cost),
-                                    acc=lambda logits, labels: _metric(acc, logits, labels))
-
-        @tf.function(input_signature=[x_spec, y_spec, _INDEX_SPEC])
-        def distributed_train_step(X, y, idx):
-            return step(tf.gather(X, idx), tf.gather(y, idx))
-
-        def distributed_train_steps(X, y, idxs):  # one compiled step per batch
-            return np.array([[float(v) for v in distributed_train_step(X, y, idx)] for idx in idxs])
-
-        return distributed_train_steps
-    weights = network.trainable_weights
-
-    def train_step(X, y, idx):
-        inputs, labels = tf.gather(X, idx), tf.gather(y, idx)
-        with tf.GradientTape() as tape:
-            logits = network(inputs)
-            loss = cost(logits, labels)
-        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
-        return tf.stack([tf.cast(loss, tf.float32), _metric(acc, logits, labels)])
-
-    @tf.function(input_signature=[x_spec, y_spec, _CHUNK_SPEC])
-    def train_steps(X, y, idxs):
-        results = tf.TensorArray(tf.float32, size=tf.shape(idxs)[0])
-        for i in tf.range(tf.shape(idxs)[0]):
-            results = results.write(i, train_step(X, y, idxs[i]))
-        return results.stack()
-
-    return train_steps
-
-
-# Ops whose random stream lives in the kernel (seeded when traced, not resettable per epoch).
-_STATEFUL_RANDOM_OPS = {"RandomUniform", "RandomUniformInt", "RandomStandardNormal", "TruncatedNormal",
-                        "ParameterizedTruncatedNormal", "Multinomial", "RandomShuffle", "RandomGamma",
-                        "RandomPoisson", "RandomPoissonV2"}
-
-
-def _draws_random_numbers(step):
-    """True when the traced ``step`` (loop bodies included) has stateful random ops (e.g. Dropout)."""
-    if not hasattr(step, "get_concrete_function"):
-        return True  # not inspectable (the distributed path): assume it does
-    graph_def = step.get_concrete_function().graph.as_graph_def()
-    ops = {node.op for node in graph_def.node}
-    ops.update(node.op for function in graph_def.library.function for node in function.node_def)
-    return bool(ops & _STATEFUL_RANDOM_OPS)
-
 
 def _cached(network, key, build):
     """A compiled function for ``network`` and ``key``, built once and kept on the network."""
@@ -197,6 +150,60 @@ def _cached(network, key, build):
     if key not in steps:
         steps[key] = build()
     return steps[key]
+
+
+
+def _train_steps(network, optimizer, cost, acc, x_spec, y_spec, strategy=None):
+    """The compiled train function of ``network`` (traced once, kept on the network).
+
+    ``train_steps(X, y, idxs, epoch_seed, first)`` runs the steps ``first``, ``first + 1``, ... of
+    an epoch on the index batches ``idxs`` [k, batch] in one call (a loop in the graph: less
+    Python per step) and returns their (loss, metric) as a [k, 2] array. Step ``s`` draws its
+    dropout masks from ``stateless_fold_in(epoch_seed, s)`` (:func:`dlbook.compat.dropout_seed`),
+    so the masks depend on (seed, epoch, step) only: a run resumed at any step draws what an
+    uninterrupted one draws, with no re-tracing.
+    """
+    def build():
+        if strategy is not None:  # data-parallel: each replica trains on its share of the batch
+            return _distributed_train_steps(network, optimizer, cost, acc, x_spec, y_spec, strategy)
+        weights = network.trainable_weights
+
+        def train_step(X, y, idx, seed):
+            inputs, labels = tf.gather(X, idx), tf.gather(y, idx)
+            with tf.GradientTape() as tape, dropout_seed(seed):
+                logits = network(inputs)
+                loss = cost(logits, labels)
+            optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+            return tf.stack([tf.cast(loss, tf.float32), _metric(acc, logits, labels)])
+
+        @tf.function(input_signature=[x_spec, y_spec, _CHUNK_SPEC, _SEED_SPEC, _STEP_SPEC])
+        def train_steps(X, y, idxs, epoch_seed, first):
+            results = tf.TensorArray(tf.float32, size=tf.shape(idxs)[0])
+            for i in tf.range(tf.shape(idxs)[0]):
+                seed = tf.random.experimental.stateless_fold_in(epoch_seed, first + tf.cast(i, tf.int64))
+                results = results.write(i, train_step(X, y, idxs[i], seed))
+            return results.stack()
+
+        return train_steps
+    return _cached(network, ("train", optimizer, cost, acc, x_spec, y_spec, strategy), build)
+
+
+def _distributed_train_steps(network, optimizer, cost, acc, x_spec, y_spec, strategy):
+    """:func:`_train_steps` for a ``tf.distribute`` strategy: one compiled call per batch."""
+    step = distribute.TrainStep(strategy, network, optimizer, distribute.from_batch_mean(cost),
+                                acc=lambda logits, labels: _metric(acc, logits, labels))
+
+    @tf.function(input_signature=[x_spec, y_spec, _INDEX_SPEC, _SEED_SPEC])
+    def distributed_train_step(X, y, idx, seed):
+        return step(tf.gather(X, idx), tf.gather(y, idx), seed=seed)
+
+    def distributed_train_steps(X, y, idxs, epoch_seed, first):
+        seeds = [tf.cast(tf.random.experimental.stateless_fold_in(epoch_seed, first + i), tf.int64)
+                 for i in range(len(idxs))]
+        return np.array([[float(v) for v in distributed_train_step(X, y, idx, seed)]
+                         for idx, seed in zip(idxs, seeds)])
+
+    return distributed_train_steps
 
 
 def _eval_step(network, cost, acc, x_spec, y_spec):
@@ -211,6 +218,7 @@ def _eval_step(network, cost, acc, x_spec, y_spec):
     return _cached(network, ("eval", cost, acc, x_spec, y_spec), build)
 
 
+
 def _predict_step(network, x_spec):
     def build():
         @tf.function(input_signature=[x_spec, _INDEX_SPEC])
@@ -218,6 +226,7 @@ def _predict_step(network, x_spec):
             return network(tf.gather(X, idx))
         return predict_step
     return _cached(network, ("predict", x_spec), build)
+
 
 
 def _chunks(order, batch_size, first=0):
@@ -231,10 +240,12 @@ def _chunks(order, batch_size, first=0):
         yield n_full, tf.constant(order[n_full * batch_size:][np.newaxis], tf.int32)
 
 
+
 def _batches(order, batch_size):
     """Index batches over ``order``, the last one partial (errata: fit-partial-batch)."""
     for start in range(0, len(order), batch_size):
         yield tf.constant(order[start:start + batch_size], tf.int32)
+
 
 
 def _evaluate(eval_step, X, y, batch_size):
@@ -250,53 +261,37 @@ def _evaluate(eval_step, X, y, batch_size):
 
 # -- fit --------------------------------------------------------------------------------------
 
-def _epoch_seed(seed, epoch):
-    return int(np.random.SeedSequence([seed % 2**63, epoch]).generate_state(1)[0])
-
-
 def _epoch_order(n, epoch, shuffle, seed):
+    """The example order of epoch ``epoch``: a function of (seed, epoch) alone."""
     if not shuffle:
         return np.arange(n)
-    if seed is None:
-        return np.random.permutation(n)
     return np.random.default_rng([seed % 2**63, epoch]).permutation(n)
 
 
-@contextlib.contextmanager
-def deferred_interrupt(enabled):
-    """Turn the first Ctrl-C into a flag checked between steps; a second one interrupts at once."""
-    pressed = []
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield pressed
-        return
-
-    def handler(signum, frame):
-        if pressed:
-            raise KeyboardInterrupt
-        pressed.append(True)
-        print("\nInterrupted: saving a checkpoint after the steps under way (Ctrl-C again to stop at once)",
-              flush=True)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield pressed
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _fingerprint(X, y):
+    """A short digest of a training set (its shape, labels and first rows): a resume must use the same."""
+    digest = hashlib.sha256(repr((X.shape, str(X.dtype), y.shape)).encode())
+    digest.update(np.ascontiguousarray(y).tobytes())
+    digest.update(np.ascontiguousarray(X[:64]).tobytes())
+    return digest.hexdigest()[:16]
 
 
 class _EarlyStopping:
-    """Patience on the validation loss; remembers the best epoch's weights."""
+    """Patience on the validation loss; keeps the best epoch's weights (``best.h5`` in each snapshot)."""
 
-    def __init__(self, patience, network, best_path, state=None):
-        self.patience, self.network, self.best_path = patience, network, best_path
-        state = state or {}
+    BEST_NAME = BEST_WEIGHTS_NAME
+
+    def __init__(self, patience, network, run):
+        self.patience, self.network, self.run = patience, network, run
+        state = run.state.get("early_stopping") or {}
         self.best = state.get("best", math.inf)
         self.best_epoch = state.get("best_epoch")
         self.wait = state.get("wait", 0)
-        self.snapshot = None
-
-    def state(self):
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+        self.best_weights = None
+        snapshot = run.rundir.snapshot() if run.resuming else None
+        if snapshot is not None and (snapshot / self.BEST_NAME).is_file():  # the best epoch before the resume
+            self.best_weights = checkpoints.read_weights(network, snapshot / self.BEST_NAME)
+        run.keep(self.write)
 
     @property
     def stopped(self):
@@ -307,34 +302,48 @@ class _EarlyStopping:
         """Record epoch ``epoch``'s validation loss; True when training should stop."""
         if val_loss < self.best:
             self.best, self.best_epoch, self.wait = val_loss, epoch, 0
-            self.snapshot = [w.numpy() for w in self.network.all_weights]
-            if self.best_path is not None:
-                checkpoints.save_weights(self.network, self.best_path)
-            return False
-        self.wait += 1
+            self.best_weights = [w.numpy() for w in self.network.all_weights]
+        else:
+            self.wait += 1
+        self.run.state["early_stopping"] = {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
         return self.stopped
 
+    def write(self, directory):
+        if self.best_weights is not None:
+            write_bytes(directory / self.BEST_NAME, checkpoints.weights_bytes(self.network, self.best_weights))
+
     def restore(self):
-        """Put the best epoch's weights back (from memory, or from best.h5 after a resume)."""
-        if self.snapshot is not None:
-            for var, value in zip(self.network.all_weights, self.snapshot):
+        """Put the best epoch's weights back."""
+        if self.best_weights is not None:
+            for var, value in zip(self.network.all_weights, self.best_weights):
                 var.assign(value)
-        elif self.best_path is not None and os.path.isfile(self.best_path):
-            checkpoints.load_weights(self.network, self.best_path)
 
 
-def _write_summaries(writers, epoch, row, network, histograms):
-    for split, prefix in (("train", ""), ("validation", "val_")):
-        with writers[split].as_default(step=epoch + 1):
-            for name in ("loss", "acc"):
-                if prefix + name in row:
-                    tf.summary.scalar(name, row[prefix + name])
-    if histograms:
-        with writers["train"].as_default(step=epoch + 1):
-            for w in network.trainable_weights:
+class _Summaries:
+    """TensorBoard logs of fit: ``train/`` and ``validation/`` scalars every ``every`` epochs,
+    weight histograms and the train step's graph when asked."""
+
+    def __init__(self, directory, every, network, histograms, graph):
+        self.writers = {split: tf.summary.create_file_writer(os.path.join(directory, split))
+                        for split in ("train", "validation")}
+        self.every, self.network, self.histograms, self.graph = every, network, histograms, graph
+
+    def write(self, epoch, row, train_steps):
+        if not (epoch == 0 or (epoch + 1) % self.every == 0):
+            return
+        for split, prefix in (("train", ""), ("validation", "val_")):
+            with self.writers[split].as_default(step=epoch + 1):
+                for name in ("loss", "acc"):
+                    if prefix + name in row:
+                        tf.summary.scalar(name, row[prefix + name])
+        with self.writers["train"].as_default(step=epoch + 1):
+            for w in self.network.trainable_weights if self.histograms else ():
                 tf.summary.histogram(w.name.replace(":", "_"), w)
-    for writer in writers.values():
-        writer.flush()
+            if self.graph and hasattr(train_steps, "get_concrete_function"):
+                tf.summary.graph(train_steps.get_concrete_function().graph)
+                self.graph = False  # once
+        for writer in self.writers.values():
+            writer.flush()
 
 
 def _check_positive(**values):
@@ -343,182 +352,118 @@ def _check_positive(**values):
             raise UsageError(f"{name} must be a positive integer, got {value!r}")
 
 
+def _checked_fit_data(network, X_train, y_train, X_val, y_val, early_stopping):
+    """fit's arrays, cast and checked against the model (X_val, y_val: both or None)."""
+    if (X_val is None) != (y_val is None):
+        raise UsageError("give both X_val and y_val, or neither")
+    if early_stopping is not None:
+        _check_positive(early_stopping=early_stopping)
+        if X_val is None:
+            raise UsageError("early_stopping watches the validation loss: give X_val and y_val too")
+    X_train, probe = _check_x(network, X_train, "X_train")
+    y_train = _check_y(y_train, "y_train", X_train, "X_train", probe)
+    if X_val is not None:
+        X_val, probe = _check_x(network, X_val, "X_val")
+        y_val = _check_y(y_val, "y_val", X_val, "X_val", probe)
+    return X_train, y_train, X_val, y_val
+
+
+def _epoch_evaluation(eval_step, train_data, val_data, batch_size, eval_train, acc):
+    """What fit reports after an epoch besides the steps' running means: validation loss and
+    accuracy, and with ``eval_train`` the eval-mode loss and accuracy on the training set."""
+    row = {}
+    if val_data is not None:
+        row["val_loss"], row["val_acc"] = _evaluate(eval_step, *val_data, batch_size)
+        if eval_train:
+            row["loss"], row["acc"] = _evaluate(eval_step, *train_data, batch_size)
+    return {key: value for key, value in row.items() if acc or not key.endswith("acc")}
+
+
 def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_epoch=100, print_freq=1,
         X_val=None, y_val=None, eval_train=True, tensorboard_dir=None, tensorboard_epoch_freq=1,
         tensorboard_weight_histograms=True, tensorboard_graph_vis=True, *, shuffle=True, seed=None,
-        early_stopping=None, checkpoint_dir=None, verbose=1, strategy=None):
+        early_stopping=None, checkpoint_dir=None, session=None, verbose=1, strategy=None):
     """Train ``network`` with ``train_op`` on ``cost``; the book's ``tl.utils.fit``, fixed and extended.
 
     Parameters as ``tl.utils.fit``: ``network`` a TL Model (static or dynamic), ``train_op`` a
     Keras optimizer (``tf.optimizers.Adam(...)``), ``cost(logits, y)`` e.g. ``tl.cost.cross_entropy``,
-    ``acc(logits, y)`` e.g. :func:`dlbook.metrics.accuracy` or the book's NumPy ``acc``; progress
-    is printed for epoch 1, every ``print_freq``-th and the last epoch. With a validation set and
-    ``eval_train=True`` the reported train loss/acc come from an extra ``eval()``-mode pass over the
-    training set (as TL's "train loss"); otherwise they are the running means of the epoch's
-    training steps (dropout on). ``tensorboard_dir`` gets ``train/`` and ``validation/`` scalars
-    every ``tensorboard_epoch_freq`` epochs (weight histograms and the step's graph if asked).
+    ``acc(logits, y)`` e.g. the book's ``acc`` in TF ops, :func:`dlbook.metrics.accuracy`, or a
+    NumPy-only one; progress is printed for epoch 1, every ``print_freq``-th and the last epoch.
+    With a validation set and ``eval_train=True`` the reported train loss/acc come from an extra
+    ``eval()``-mode pass over the training set (as TL's "train loss"); otherwise they are the
+    running means of the epoch's training steps (dropout on). ``tensorboard_dir`` gets ``train/``
+    and ``validation/`` scalars every ``tensorboard_epoch_freq`` epochs (weight histograms and the
+    step's graph if asked).
 
     Added (keyword-only):
       shuffle: reshuffle the training set every epoch.
-      seed: when given, epoch ``e`` shuffles and draws its dropout masks from a seed derived from
-        (seed, e) alone -- runs are repeatable and a resumed run is bit-identical to an
-        uninterrupted one on CPU. For a model with dropout this re-traces the train step each
-        epoch (TF's stateful random kernels cannot be re-seeded otherwise): about 0.2 s of CPU
-        per epoch for the book's MLP here. Without a seed, or without dropout, it is traced once
-        (and without a seed, reused by the next ``fit`` with the same optimizer).
+      seed: epoch ``e`` shuffles from (seed, e) and step ``s`` draws its dropout masks from
+        (seed, e, s), so runs repeat and a resumed run is bit-identical to an uninterrupted one on
+        CPU. Without a seed one is drawn from NumPy's generator (and kept with the run). Either
+        way the train step is traced once.
       early_stopping: patience in epochs on the validation loss; the best epoch's weights are
         restored at the end. Needs X_val/y_val.
-      checkpoint_dir: save ``checkpoint.h5`` there after every epoch and resume from it when present
-        (and ``best.h5`` with early stopping). Ctrl-C saves a checkpoint once the compiled call under
-        way ends (at most 8 steps: they run in one call) and re-raises KeyboardInterrupt; running
-        the same call again resumes.
-      verbose: 0 silent, 1 progress bar (one line per epoch when not on a terminal), 2 one line
+      checkpoint_dir: a run directory (:mod:`dlbook.session`): the run is saved there after every
+        epoch (``model.h5``, ``checkpoint.h5``, ``run.json``, ``best.h5`` with early stopping, as one
+        snapshot) and on SIGINT / SIGTERM after the compiled call under way (at most 8 steps), which
+        then raises KeyboardInterrupt; the same call again resumes where it stopped.
+      session: a :class:`dlbook.session.Session` opened by the caller (a chapter's command line),
+        instead of ``checkpoint_dir``.
+      verbose: 0 silent, 1 a progress bar (one line per epoch when not on a terminal), 2 one line
         per epoch.
+      strategy: a ``tf.distribute`` strategy to train data-parallel (model and optimizer built in
+        ``dlbook.distribute.scope(strategy)``).
 
     Returns the history: per-epoch lists ``loss``, ``time`` (seconds), and ``acc`` (with ``acc``),
     ``val_loss`` (with a validation set), ``val_acc`` (both). A non-finite loss stops training with
-    a DlbookError naming the epoch and step; the saved checkpoint is left as it was.
+    a DlbookError naming the epoch and step; the saved run is left as it was.
     """
     _check_positive(batch_size=batch_size, n_epoch=n_epoch, print_freq=print_freq,
                     tensorboard_epoch_freq=tensorboard_epoch_freq)
-    if (X_val is None) != (y_val is None):
-        raise UsageError("give both X_val and y_val, or neither")
-    has_val = X_val is not None
-    if early_stopping is not None:
-        _check_positive(early_stopping=early_stopping)
-        if not has_val:
-            raise UsageError("early_stopping watches the validation loss: give X_val and y_val too")
+    if session is not None and checkpoint_dir is not None:
+        raise UsageError("give checkpoint_dir or session, not both")
+    X_train, y_train, X_val, y_val = _checked_fit_data(network, X_train, y_train, X_val, y_val, early_stopping)
 
-    X_train, probe = _check_x(network, X_train, "X_train")
-    y_train = _check_y(y_train, "y_train", X_train, "X_train", probe)
-    if has_val:
-        X_val, probe = _check_x(network, X_val, "X_val")
-        y_val = _check_y(y_val, "y_val", X_val, "X_val", probe)
-    if not train_op.built:  # built before tracing, so a second fit works (errata: fit-second-call)
-        with (strategy or tf.distribute.get_strategy()).scope():
-            train_op.build(network.trainable_weights)
-
+    run = session or open_session(checkpoint_dir, resume="auto")
+    run.fix(batch_size=batch_size, shuffle=shuffle, seed=seed, examples=len(X_train),
+            data=_fingerprint(X_train, y_train))
+    with (strategy or tf.distribute.get_strategy()).scope():  # errata: fit-second-call
+        run.restore(network, train_op, verbose=bool(verbose))  # the optimizer is built before tracing
+    seed = run.state.setdefault("seed", int(np.random.randint(2**31)) if seed is None else seed)
+    stopper = _EarlyStopping(early_stopping, network, run) if early_stopping is not None else None
+    summaries = tensorboard_dir and _Summaries(tensorboard_dir, tensorboard_epoch_freq, network,
+                                               tensorboard_weight_histograms, tensorboard_graph_vis)
     x_spec, y_spec = _spec(X_train), _spec(y_train)
-    train_data = (tf.convert_to_tensor(X_train), tf.convert_to_tensor(y_train))
-    val_data = (tf.convert_to_tensor(X_val), tf.convert_to_tensor(y_val)) if has_val else None
+    train_steps = _train_steps(network, train_op, cost, acc, x_spec, y_spec, strategy)
     eval_step = _eval_step(network, cost, acc, x_spec, y_spec)
-    n_train = len(X_train)
-    n_steps = math.ceil(n_train / batch_size)
-    keys = ["loss"] + (["acc"] if acc else []) + (["val_loss"] if has_val else []) \
-        + (["val_acc"] if has_val and acc else []) + ["time"]
-    history = {key: [] for key in keys}
-    best_path = os.path.join(checkpoint_dir, BEST_WEIGHTS_NAME) if checkpoint_dir else None
+    train_data = (tf.convert_to_tensor(X_train), tf.convert_to_tensor(y_train))
+    val_data = None if X_val is None else (tf.convert_to_tensor(X_val), tf.convert_to_tensor(y_val))
+    last_epoch = run.epoch if stopper and stopper.stopped else n_epoch
 
-    start_epoch, start_step, partial, stopper_state = 0, 0, None, None
-    state = checkpoints.load_checkpoint(checkpoint_dir, network, train_op) if checkpoint_dir else None
-    if state is not None:
-        extra = state["extra"]
-        start_epoch, start_step = state["epoch"], state["step"]
-        history, partial, stopper_state = extra["history"], extra["partial"], extra["early_stopping"]
-        if verbose:
-            print(f"Resumed from {state['path']}: {start_epoch} epoch(s) done"
-                  + (f", {start_step} step(s) into epoch {start_epoch + 1}" if start_step else ""))
-    stopper = (_EarlyStopping(early_stopping, network, best_path, stopper_state)
-               if early_stopping is not None else None)
-
-    writers = None
-    if tensorboard_dir is not None:
-        writers = {split: tf.summary.create_file_writer(os.path.join(tensorboard_dir, split))
-                   for split in ("train", "validation")}
-
-    def save(epoch, step, partial_sums=None):
-        checkpoints.save_checkpoint(checkpoint_dir, network, train_op, epoch, step, extra={
-            "history": history, "partial": partial_sums,
-            "early_stopping": stopper.state() if stopper else None})
-
-    train_step, retrace_each_epoch = None, False
-    end_epoch = start_epoch if stopper is not None and stopper.stopped else n_epoch
-    with deferred_interrupt(checkpoint_dir is not None) as interrupted:
-        for epoch in range(start_epoch, end_epoch):
-            started = time.perf_counter()
-            if seed is not None:
-                tf.random.set_seed(_epoch_seed(seed, epoch))
-            if train_step is None or retrace_each_epoch:
-                network.train()  # the mode is fixed when the step is traced (its first call)
-                if seed is None:  # traced once, reused by later fits with the same optimizer
-                    train_step = _cached(network, ("train", train_op, cost, acc, x_spec, y_spec, strategy),
-                                         lambda: _make_train_step(network, train_op, cost, acc,
-                                                                  x_spec, y_spec, strategy))
-                else:
-                    train_step = _make_train_step(network, train_op, cost, acc, x_spec, y_spec, strategy)
-                    retrace_each_epoch = _draws_random_numbers(train_step)
-            shown = verbose and (epoch == 0 or (epoch + 1) % print_freq == 0 or epoch + 1 == n_epoch)
-            progbar, live = None, False
-            if shown:
-                print(f"Epoch {epoch + 1}/{n_epoch}")
-                progbar = tf.keras.utils.Progbar(n_steps, verbose=verbose, stateful_metrics=keys)
-                # per-step updates only where the bar redraws in place (a terminal, a notebook);
-                # in a log file they would pile up on one line
-                live = verbose == 1 and (sys.stdout.isatty() or "ipykernel" in sys.modules)
-
-            first = start_step if epoch == start_epoch else 0
-            loss_sum, acc_sum, seen = ((partial["loss_sum"], partial["acc_sum"], partial["seen"])
-                                       if first and partial else (0.0, 0.0, 0))
-            order = _epoch_order(n_train, epoch, shuffle, seed)
-            for chunk_start, idxs in _chunks(order, batch_size, first):
-                results = np.asarray(train_step(*train_data, idxs))  # [k, 2]: loss, metric per step
-                size = int(idxs.shape[1])
-                for offset, (loss, batch_acc) in enumerate(results.tolist()):
-                    if not math.isfinite(loss):
-                        kept = (f" The checkpoint in {checkpoint_dir} was left as it was."
-                                if checkpoint_dir else "")
-                        raise DlbookError(
-                            f"the loss became {loss} at epoch {epoch + 1}, step {chunk_start + offset + 1} "
-                            f"of {n_steps}: training diverged (lower the learning rate, or check the data "
-                            f"for NaN/inf)." + kept)
-                    loss_sum += loss * size
-                    acc_sum += batch_acc * size
-                    seen += size
-                step = chunk_start + len(results) - 1
-                if live:
-                    progbar.update(step + 1, [("loss", loss_sum / seen)]
-                                   + ([("acc", acc_sum / seen)] if acc else []), finalize=False)
-                if interrupted and step + 1 < n_steps:
-                    save(epoch, step + 1, {"loss_sum": loss_sum, "acc_sum": acc_sum, "seen": seen})
-                    print(("\n" if live else "")
-                          + f"Checkpoint saved in {checkpoint_dir} (epoch {epoch + 1}, step {step + 1}); "
-                          "run the same training again to resume.", flush=True)
-                    raise KeyboardInterrupt
-
+    with run:
+        for epoch in run.epochs(last_epoch, math.ceil(len(X_train) / batch_size), verbose=verbose,
+                                print_freq=print_freq):
+            network.train()  # the mode is fixed when the step is traced (its first call)
+            order = _epoch_order(len(X_train), epoch, shuffle, seed)
+            epoch_seed = tf.constant([seed % 2**63, epoch], tf.int64)
+            for first, idxs in _chunks(order, batch_size, run.step):
+                results = np.asarray(train_steps(*train_data, idxs, epoch_seed, first))  # [k, 2]
+                run.record(results[:, 0], n=int(idxs.shape[1]), **({"acc": results[:, 1]} if acc else {}))
             network.eval()
-            row = {"loss": loss_sum / seen, "acc": acc_sum / seen}
-            if has_val:
-                row["val_loss"], row["val_acc"] = _evaluate(eval_step, *val_data, batch_size)
-                if eval_train:
-                    row["loss"], row["acc"] = _evaluate(eval_step, *train_data, batch_size)
-            row["time"] = time.perf_counter() - started
-            row = {key: row[key] for key in keys}
-            for key in keys:
-                history.setdefault(key, []).append(row[key])
-
-            if writers is not None and (epoch == 0 or (epoch + 1) % tensorboard_epoch_freq == 0):
-                _write_summaries(writers, epoch, row, network, tensorboard_weight_histograms)
-                if tensorboard_graph_vis and epoch == start_epoch:
-                    with writers["train"].as_default():
-                        tf.summary.graph(train_step.get_concrete_function().graph)
+            row = _epoch_evaluation(eval_step, train_data, val_data, batch_size, eval_train, acc)
             stop = stopper.update(epoch, row["val_loss"]) if stopper else False
-            if checkpoint_dir:
-                save(epoch + 1, 0)
-            if progbar is not None:
-                progbar.update(n_steps, [(k, v) for k, v in row.items() if k != "time"], finalize=True)
+            row = run.end_epoch(**row)
+            if summaries:
+                summaries.write(epoch, row, train_steps)
             if stop:
                 if verbose:
                     print(f"Early stopping: no lower val_loss for {early_stopping} epochs; "
                           f"restoring the weights of epoch {stopper.best_epoch + 1}")
                 break
-            if interrupted:
-                print(f"Checkpoint saved in {checkpoint_dir} (epoch {epoch + 1} done); "
-                      "run the same training again to resume.", flush=True)
-                raise KeyboardInterrupt
     if stopper is not None:
         stopper.restore()
     network.eval()
-    return history
+    return {key: list(values) for key, values in run.history.items()}
 
 
 # -- test and predict -------------------------------------------------------------------------

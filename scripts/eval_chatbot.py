@@ -42,7 +42,7 @@ def peak_rss_mb():
 def training_pairs(config):
     """The encoder inputs and targets the run in ``config`` was trained on."""
     options = chatbot.build_parser().parse_args([])
-    for key in chatbot.RESUME_KEYS:
+    for key in chatbot.MODEL_KEYS:
         setattr(options, key, config[key])
     query_ids, reply_ids, vocab = chatbot.load_corpus(options)
     enc, _, target, _ = make_arrays(query_ids, reply_ids, vocab, config["query_len"],
@@ -114,6 +114,7 @@ def bench(steps=5, batch_size=32, vocabulary_size=3347):
     before = peak_rss_mb()
     model = get_seq2seq_model(vocabulary_size)  # decoder_seq_length 20, 3 x GRU 256, emb 1024
     optimizer = tf.optimizers.Adam(learning_rate=0.001)
+    optimizer.build(model.trainable_weights)  # its variables exist before the step is traced
     model.train()
     rng = np.random.default_rng(0)
     enc = rng.integers(1, vocabulary_size, (batch_size, 20)).astype(np.int32)

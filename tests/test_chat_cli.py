@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from chapters.ch01 import s1_10_6_chatbot as chatbot
@@ -43,7 +42,8 @@ def test_training_halves_the_loss_and_learns_the_replies(trained):
     out, stdout = trained
     losses = json.load(open(f"{out}/config.json"))["losses"]
     assert len(losses) == 15 and losses[-1] <= losses[0] / 2
-    assert "Epoch [15/15]: loss" in stdout and "Query > happy birthday have a nice day" in stdout
+    assert "Epoch 15/15" in stdout and " - loss: " in stdout
+    assert "Query > happy birthday have a nice day" in stdout
     bot = load_chatbot(out)
     learnt = sum(" ".join(bot.reply(q, mode="greedy")[0][0]) == r for q, r in PAIRS)
     assert learnt >= 5, learnt
@@ -54,12 +54,12 @@ def test_resume_continues_exactly_where_training_stopped(corpus, tmp_path, train
     chatbot.main(["--corpus", corpus, *TINY, "--epochs", "2", "--output-dir", out, "--sample-every", "0"])
     chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", out, "--sample-every", "0",
                   "--resume"])
-    assert "after epoch 2" in capsys.readouterr().out
+    assert f"Resumed from {out}: 2 epoch(s) done" in capsys.readouterr().out
     resumed = json.load(open(f"{out}/config.json"))["losses"]
     straight = json.load(open(f"{trained[0]}/config.json"))["losses"][:3]
-    # the same seed, batches, weights and Adam state: the same losses (float32 round-off only)
-    np.testing.assert_allclose(resumed, straight, rtol=1e-4)
-    with pytest.raises(UsageError, match=r"n_units: checkpoint 32, now 16"):
+    # the same seed, batches, weights and Adam state: the same losses, bit for bit
+    assert resumed == straight
+    with pytest.raises(UsageError, match=r"n_units: saved 32, now 16"):
         chatbot.main(["--corpus", corpus, *TINY, "--n-units", "16", "--epochs", "4", "--output-dir", out,
                       "--resume"])
 
@@ -83,14 +83,15 @@ def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(corpus, tmp_path, t
     monkeypatch.setattr(chatbot, "make_train_step", make_step_pressing_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", out, "--sample-every", "0"])
-    assert "checkpoint saved in" in capsys.readouterr().out
+    assert f"Stopped by SIGINT: the run is saved in {out} (1 epoch(s) done, 2 step(s) into epoch 2)" \
+        in capsys.readouterr().out
     monkeypatch.setattr(chatbot, "make_train_step", real_make)
     chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", out, "--sample-every", "0",
                   "--resume"])
-    assert "step 2 of epoch 2" in capsys.readouterr().out
+    assert "2 step(s) into epoch 2" in capsys.readouterr().out
     resumed = json.load(open(f"{out}/config.json"))["losses"]
     straight = json.load(open(f"{trained[0]}/config.json"))["losses"][:3]
-    np.testing.assert_allclose(resumed, straight, rtol=1e-4)  # float32 round-off only
+    assert resumed == straight  # bit for bit
 
 
 def test_non_finite_loss_stops_naming_epoch_and_step(corpus, tmp_path, monkeypatch):
@@ -105,7 +106,8 @@ def test_non_finite_loss_stops_naming_epoch_and_step(corpus, tmp_path, monkeypat
         return step
 
     monkeypatch.setattr(chatbot, "make_train_step", make_step_that_diverges)
-    with pytest.raises(DlbookError, match=r"the loss became nan at epoch 2, step 2; lower --learning-rate"):
+    with pytest.raises(DlbookError, match=r"the loss became nan at epoch 2, step 2 of 3: training diverged "
+                                          r"\(lower the learning rate.*stays as last saved \(1 epoch"):
         chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", str(tmp_path),
                       "--sample-every", "0"])
     assert json.load(open(tmp_path / "config.json"))["losses"] != []  # epoch 1 was saved
@@ -142,3 +144,49 @@ def test_chat_errors_are_one_line(tmp_path, trained, capsys):
     assert err.count("\n") == 1 and "config.json not found" in err and "dlbook run 1.10.6" in err
     assert cli.main(["chat", "--checkpoint", trained[0], "--query", "  "]) == 2
     assert "empty query" in capsys.readouterr().err
+
+
+def test_retrain_into_a_chatbot_folder_never_leaves_one_chat_cannot_load(corpus, tmp_path, trained, monkeypatch,
+                                                                        capsys):
+    """A retrain with other options (n_units 16 instead of 32) into a trained chatbot's folder: a
+    plain retrain is refused; with --overwrite, a failure before the first save leaves the old bot,
+    and Ctrl-C in epoch 1 saves the new one whole (config.json, vocab.json and model.h5 at once).
+    The old dlbook wrote the new config.json and vocab.json before the first epoch, model.h5 after
+    it: Ctrl-C in between left a folder `dlbook chat` could not load."""
+    import shutil
+    import signal
+
+    folder = tmp_path / "bot"
+    shutil.copytree(trained[0], folder, symlinks=True)
+    retrain = ["--corpus", corpus, *TINY, "--n-units", "16", "--epochs", "3", "--output-dir", str(folder),
+               "--sample-every", "0"]
+    assert cli.main(["run", "1.10.6", *retrain]) == 2
+    assert "already holds a run of `dlbook run 1.10.6`" in capsys.readouterr().err
+
+    def chat_answers():
+        assert cli.main(["chat", "--checkpoint", str(folder), "--mode", "greedy", "--query", "good night"]) == 0
+        return capsys.readouterr().out
+
+    real_make = chatbot.make_train_step
+    for stop, then in ((RuntimeError("killed before the first save"), "sleep well"), (signal.SIGINT, None)):
+        def make_step_that_stops(*args, stop=stop):
+            real_step = real_make(*args)
+
+            def step(*batch):  # the first step of the new run
+                if isinstance(stop, Exception):
+                    raise stop
+                signal.raise_signal(stop)
+                return real_step(*batch)
+            return step
+
+        monkeypatch.setattr(chatbot, "make_train_step", make_step_that_stops)
+        with pytest.raises((RuntimeError, KeyboardInterrupt)):
+            chatbot.main([*retrain, "--overwrite"])
+        capsys.readouterr()
+        answer = chat_answers()  # the folder loads: old bot before the first save, the new one after
+        config = json.load(open(folder / "config.json"))
+        if then:
+            assert config["n_units"] == 32 and answer.strip() == f"> {then}"
+        else:
+            assert config["n_units"] == 16 and answer.startswith("> ")
+            assert json.load(open(folder / "run.json"))["step"] == 1

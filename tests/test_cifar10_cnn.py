@@ -70,18 +70,32 @@ def test_compiled_train_step_learns_and_updates_batchnorm_statistics():
     assert np.isfinite(float(eval_loss)) and 0.0 <= float(eval_acc) <= 1.0
 
 
-def test_non_finite_loss_stops_naming_epoch_and_step():
-    images, labels = np.zeros((6, 24, 24, 3), np.float32), np.zeros(6, np.int32)
-    loader = Dataloader(ArrayDataset(images, labels), batch_size=2)
-    calls = []
+def _write_cifar(directory, sizes=(("data_batch_1", 40), ("test_batch", 8))):
+    rng = np.random.default_rng(0)
+    batches = directory / "cifar10" / "cifar-10-batches-py"
+    for name, n in sizes:
+        write_cifar10_pickle(batches / name, {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                                              "labels": [int(v) for v in rng.integers(0, 10, n)]})
+    return directory
 
-    def exploding_step(X_batch, y_batch):
-        calls.append(1)
-        return tf.constant(np.inf if len(calls) == 2 else 1.0), tf.constant(0.5)
 
-    net = get_model_batchnorm([None, 24, 24, 3])
-    with pytest.raises(DlbookError, match="inf at epoch 4, step 2"):
-        chapter.train_epoch(net, exploding_step, loader, epoch=3, n_epoch=5)
+def test_non_finite_loss_stops_naming_epoch_and_step(tmp_path, monkeypatch):
+    real_make_steps, calls = chapter.make_steps, []
+
+    def make_steps_that_diverge(*args, **kwargs):
+        train_step, eval_step = real_make_steps(*args, **kwargs)
+
+        def step(X_batch, y_batch):  # 3 steps an epoch: the 5th (epoch 2, step 2) gives inf
+            calls.append(1)
+            loss, acc = train_step(X_batch, y_batch)
+            return (tf.constant(np.inf) if len(calls) == 5 else loss), acc
+        return step, eval_step
+
+    monkeypatch.setattr(chapter, "make_steps", make_steps_that_diverge)
+    data = _write_cifar(tmp_path / "data")
+    with pytest.raises(DlbookError, match=r"inf at epoch 2, step 2 of 3.*stays as last saved \(1 epoch"):
+        chapter.main(["--data-dir", str(data), "--batch-size", "16", "--epochs", "3",
+                      "--output-dir", str(tmp_path / "out")])
 
 
 def test_truncated_batch_file_is_one_clear_error(tmp_path, capsys):
@@ -97,11 +111,12 @@ def test_truncated_batch_file_is_one_clear_error(tmp_path, capsys):
 
 
 def _checkpoint(path):
-    with h5py.File(path / "cifar10_cnn" / "checkpoint.h5", "r") as f:
+    """(epochs done, history, {weight name: array}) of the run saved in ``path``."""
+    with h5py.File(path / "checkpoint.h5", "r") as f:
         weights = {}
         f["model"].visititems(lambda name, obj: weights.__setitem__(name, obj[()])
                               if isinstance(obj, h5py.Dataset) else None)
-        return int(f.attrs["epoch"]), json.loads(f.attrs["extra"]), weights
+        return int(f.attrs["epoch"]), json.loads((path / "run.json").read_text())["history"], weights
 
 
 @tiny_cifar
@@ -109,46 +124,42 @@ def test_trains_above_chance_on_tiny_data(tmp_path, capsys):
     """5 epochs of batch 16 on the 500 tiny images: 160 steps, enough for the BatchNorm moving
     averages (decay 0.99) to settle; test accuracy clearly above chance (0.1)."""
     args = ["--data-dir", str(tmp_path / "no-real-data"), "--batch-size", "16", "--epochs", "5",
-            "--seed", "3", "--output-dir", str(tmp_path)]
+            "--seed", "3", "--output-dir", str(tmp_path)]  # an empty directory: a new run may start there
     assert chapter.main(args) == 0
     out = capsys.readouterr().out
     assert "using the tiny subset" in out and "test acc" in out
-    epoch, metrics, _ = _checkpoint(tmp_path)
-    assert epoch == 5 and metrics["test_acc"] > 0.3 and metrics["train_acc"] > 0.3
+    epoch, history, _ = _checkpoint(tmp_path)
+    assert epoch == 5 and history["test_acc"][-1] > 0.3 and history["acc"][-1] > 0.3
+
+
+def _assert_same_runs(a, b):
+    (epoch_a, history_a, weights_a), (epoch_b, history_b, weights_b) = _checkpoint(a), _checkpoint(b)
+    assert epoch_a == epoch_b == 2 and weights_a.keys() == weights_b.keys() and len(weights_a) == 16
+    for name in weights_a:
+        np.testing.assert_array_equal(weights_a[name], weights_b[name], err_msg=name)
+    for key in ("loss", "acc", "test_loss", "test_acc"):
+        assert history_a[key] == history_b[key], key
 
 
 def test_resume_continues_bit_exactly(tmp_path, capsys):
     """2 epochs in one go == 1 epoch, then --resume to 2: the same weights bit for bit (op
     determinism on CPU; the loader redraws epoch 2's order and crops from the seed)."""
-    rng = np.random.default_rng(0)
-    directory = tmp_path / "data" / "cifar10" / "cifar-10-batches-py"
-    for name, n in (("data_batch_1", 40), ("test_batch", 8)):
-        write_cifar10_pickle(directory / name, {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                                                "labels": [int(v) for v in rng.integers(0, 10, n)]})
-    common = ["--data-dir", str(tmp_path / "data"), "--batch-size", "16", "--seed", "1"]
+    common = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--seed", "1"]
     assert chapter.main(common + ["--epochs", "2", "--output-dir", str(tmp_path / "a")]) == 0
     assert chapter.main(common + ["--epochs", "1", "--output-dir", str(tmp_path / "b")]) == 0
     assert chapter.main(common + ["--epochs", "2", "--resume", "--output-dir", str(tmp_path / "b")]) == 0
-    assert "after epoch 1" in capsys.readouterr().out
-    (epoch_a, metrics_a, weights_a), (epoch_b, metrics_b, weights_b) = (
-        _checkpoint(tmp_path / run) for run in ("a", "b"))
-    assert epoch_a == epoch_b == 2 and weights_a.keys() == weights_b.keys() and len(weights_a) == 16
-    for name in weights_a:
-        np.testing.assert_array_equal(weights_a[name], weights_b[name], err_msg=name)
-    assert metrics_a == metrics_b
+    assert f"Resumed from {tmp_path / 'b'}: 1 epoch(s) done" in capsys.readouterr().out
+    _assert_same_runs(tmp_path / "a", tmp_path / "b")
 
 
 def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkeypatch):
-    """Ctrl-C in epoch 2's first step: a checkpoint at (epoch 1, step 1); --resume then reaches
-    the weights of an uninterrupted 2-epoch run bit for bit."""
+    """Ctrl-C in epoch 2's first step: the run is saved at (epoch 1, step 1); --resume then reaches
+    the weights of an uninterrupted 2-epoch run bit for bit. With the listing's NumPy _fn_train
+    (--augment numpy): its draws are seeded per image and epoch by the Dataloader."""
     import signal
 
-    rng = np.random.default_rng(0)
-    directory = tmp_path / "data" / "cifar10" / "cifar-10-batches-py"
-    for name, n in (("data_batch_1", 40), ("test_batch", 8)):
-        write_cifar10_pickle(directory / name, {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                                                "labels": [int(v) for v in rng.integers(0, 10, n)]})
-    common = ["--data-dir", str(tmp_path / "data"), "--batch-size", "16", "--seed", "1", "--epochs", "2"]
+    common = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--seed", "1",
+              "--epochs", "2", "--augment", "numpy"]
     assert chapter.main(common + ["--output-dir", str(tmp_path / "a")]) == 0
 
     real_make_steps, calls = chapter.make_steps, []
@@ -167,13 +178,40 @@ def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkey
     with pytest.raises(KeyboardInterrupt):
         chapter.main(common + ["--output-dir", str(tmp_path / "b")])
     out = capsys.readouterr().out
-    assert "Checkpoint saved in" in out and "(epoch 2, step 1)" in out and "--resume" in out
+    assert f"the run is saved in {tmp_path / 'b'} (1 epoch(s) done, 1 step(s) into epoch 2)" in out
+    assert "--resume" in out
     monkeypatch.setattr(chapter, "make_steps", real_make_steps)
     assert chapter.main(common + ["--resume", "--output-dir", str(tmp_path / "b")]) == 0
-    assert "step 1 of epoch 2" in capsys.readouterr().out
-    (epoch_a, metrics_a, weights_a), (epoch_b, metrics_b, weights_b) = (
-        _checkpoint(tmp_path / run) for run in ("a", "b"))
-    assert epoch_a == epoch_b == 2 and len(weights_a) == 16
-    for name in weights_a:
-        np.testing.assert_array_equal(weights_a[name], weights_b[name], err_msg=name)
-    assert metrics_a == metrics_b
+    assert "1 step(s) into epoch 2" in capsys.readouterr().out
+    _assert_same_runs(tmp_path / "a", tmp_path / "b")
+
+
+def test_fn_train_as_in_the_module_equals_the_reference_transform():
+    """The listing's _fn_train, fixed in place in the module, draws and computes exactly what
+    dlbook.data.transforms.numpy_train_transform (the tested reference) does."""
+    from dlbook.data.transforms import numpy_train_transform
+
+    rng = np.random.default_rng(0)
+    for k in range(20):
+        img = rng.integers(0, 256, (32, 32, 3)).astype(np.float32)
+        seed = np.array([k, 7 * k + 1], np.int64)
+        ours, target = chapter._fn_train(img, np.int32(3), seed)
+        reference, _ = numpy_train_transform(img, np.int32(3), seed)
+        assert ours.shape == (24, 24, 3) and ours.dtype == np.float32 and target.shape == ()
+        np.testing.assert_array_equal(ours, reference)
+
+
+def test_test_loader_crops_and_standardizes_as_training_does(tmp_path):
+    """errata cifar-test-dl-transform: the book's test_dl would feed 32x32 raw pixels to a model
+    trained on standardized 24x24 crops; the module's test_dl gives 24x24 standardized images."""
+    import chapters.ch01.s1_10_5_cifar10_cnn as module
+    source = open(module.__file__).read()
+    assert "test_dl = Dataloader(test_ds, batch_size=batch_size, batch_transforms=[test_transform])" in source
+    from dlbook.data.transforms import numpy_test_transform, test_transform
+    images = np.random.default_rng(1).integers(0, 256, (4, 32, 32, 3)).astype(np.float32)
+    loader = Dataloader(ArrayDataset(images, np.arange(4, dtype=np.int32)), batch_size=4,
+                        batch_transforms=[test_transform])
+    (X_batch, _), = list(loader)
+    assert X_batch.shape == (4, 24, 24, 3)
+    for image, out in zip(images, X_batch.numpy()):
+        np.testing.assert_allclose(out, numpy_test_transform(image, 0)[0], rtol=1e-5, atol=1e-5)

@@ -20,7 +20,8 @@ import pytest
 from dlbook.compat import tl
 import tensorflow as tf
 
-from dlbook.checkpoints import load_checkpoint, load_weights, save_checkpoint, save_weights
+from dlbook import session
+from dlbook.checkpoints import load_checkpoint, load_weights, save_weights
 from dlbook.cli import main as dlbook
 from dlbook.data import load_cifar10_dataset, load_mnist_dataset
 from dlbook.data.mnist import write_idx_gz
@@ -299,24 +300,42 @@ def test_unreadable_weights_file(weights_files, tmp_path, case):
     assert str(path) in str(info.value)
 
 
-def test_resume_1_10_5_from_the_checkpoint_of_another_model(weights_files, tmp_path, capsys):
+CNN_OPTIONS = {"program": "dlbook run 1.10.5", "seed": 0, "batch_size": 32, "learning_rate": 0.0001,
+               "augment": "tf", "strategy": "default"}  # what `dlbook run 1.10.5` records on the tiny data
+
+
+def _saved_run(directory, model, **options):
+    """A run directory holding one snapshot of ``model`` (and a new Adam), as a trainer leaves it."""
+    run = session.open(directory, options=options, command="dlbook run ...")
+    run.restore(model, tf.optimizers.Adam(1e-4))
+    run.save()
+    return directory
+
+
+def test_resume_1_10_5_from_the_run_of_another_section_or_model(weights_files, tmp_path, capsys):
     _, mlp, _ = weights_files
-    save_checkpoint(tmp_path / "out" / "cifar10_cnn", mlp, tf.optimizers.Adam(1e-4), epoch=1)
-    code, _, err = run(capsys, "run", "1.10.5", "--output-dir", str(tmp_path / "out"), "--resume", "--epochs", "1")
+    _saved_run(tmp_path / "a", mlp, **{**CNN_OPTIONS, "program": "dlbook run 1.10.4"})
+    code, _, err = run(capsys, "run", "1.10.5", "--output-dir", str(tmp_path / "a"), "--resume", "--epochs", "1")
+    assert code == 2
+    assert_one_line_error(err, f"cannot --resume from {tmp_path / 'a'}: it was trained with other options",
+                          "program: saved 'dlbook run 1.10.4', now 'dlbook run 1.10.5'")
+    # the same options, but the MLP's weights and optimizer: refused before anything is assigned
+    _saved_run(tmp_path / "b", mlp, **CNN_OPTIONS)
+    code, _, err = run(capsys, "run", "1.10.5", "--output-dir", str(tmp_path / "b"), "--resume", "--epochs", "1")
     assert code == 1
-    assert_one_line_error(err, "cifar10_cnn/checkpoint.h5 holds the state of an optimizer",
+    assert_one_line_error(err, "checkpoint.h5 holds the state of an optimizer",
                           "Resume with the same optimizer and model, or use another checkpoint directory")
 
 
 def test_a_weights_file_or_a_truncated_file_as_checkpoint(weights_files, tmp_path, capsys):
     directory, _, cnn = weights_files
-    checkpoint = tmp_path / "out" / "cifar10_cnn" / "checkpoint.h5"
-    checkpoint.parent.mkdir(parents=True)
+    out = _saved_run(tmp_path / "out", get_model_batchnorm([None, 24, 24, 3]), **CNN_OPTIONS)
+    checkpoint = (out / "checkpoint.h5").resolve()  # the file inside the snapshot in force
     shutil.copy(directory / "cnn.h5", checkpoint)  # a model.h5 where the checkpoint should be
     with pytest.raises(CheckpointError, match="checkpoint.h5 is not a dlbook training checkpoint"):
-        load_checkpoint(checkpoint.parent, cnn, tf.optimizers.Adam(1e-4))
+        load_checkpoint(out, cnn, tf.optimizers.Adam(1e-4))
     checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
-    code, _, err = run(capsys, "run", "1.10.5", "--output-dir", str(tmp_path / "out"), "--resume", "--epochs", "1")
+    code, _, err = run(capsys, "run", "1.10.5", "--output-dir", str(out), "--resume", "--epochs", "1")
     assert code == 1
     assert_one_line_error(err, "cannot read", "checkpoint.h5 as HDF5 (truncated or not a weights file)")
 
@@ -426,23 +445,23 @@ def test_resume_the_chatbot_with_other_options(chatbot_dir, tmp_path, capsys):
                        "--n-units", "16")
     assert code == 2
     assert_one_line_error(err, f"cannot --resume from {bot}: it was trained with other options",
-                          "n_units: checkpoint 8, now 16", "Give the same options or another --output-dir")
+                          "n_units: saved 8, now 16", "Give the same options, or --overwrite to start "
+                          "afresh, or another --output-dir")
 
 
 # ---------------------------------------------------------------- output directories
 def test_output_dir_under_a_regular_file(tmp_path, capsys):
     # As root, chmod cannot make a directory unwritable; a path below a regular file cannot be
-    # created by anyone, so it stands for a read-only or impossible output directory.
+    # created by anyone, so it stands for a read-only or impossible output directory. All three
+    # trainers refuse it before loading data or training (dlbook.session).
     blocker = tmp_path / "a_file"
     blocker.write_text("not a directory")
-    code, _, err = run(capsys, "run", "1.10.4", "--output-dir", str(blocker / "sub"), "--epochs", "1")
-    assert code == 2
-    assert_one_line_error(err, f"cannot create --output-dir {blocker / 'sub'}: Not a directory")
-    code, _, err = run(capsys, "run", "1.10.6", "--output-dir", str(blocker / "sub"), *CHATBOT_OPTIONS)
-    assert code == 1
-    assert_one_line_error(err, f"cannot use {blocker / 'sub'}: Not a directory", "give another one")
-    with pytest.raises(NotADirectoryError):  # --debug: the original exception and its traceback
-        dlbook(["run", "1.10.6", "--output-dir", str(blocker / "sub"), "--debug", *CHATBOT_OPTIONS])
+    for argv in (["run", "1.10.4", "--epochs", "1"], ["run", "1.10.5", "--epochs", "1"],
+                 ["run", "1.10.6", *CHATBOT_OPTIONS]):
+        code, out, err = run(capsys, *argv, "--output-dir", str(blocker / "sub"))
+        assert code == 2 and "Epoch" not in out, argv
+        assert_one_line_error(err, f"cannot create --output-dir {blocker / 'sub'}: Not a directory "
+                                   f"({blocker} is a file)")
     code, _, err = run(capsys, "figures", "--out", str(blocker / "sub"), "--only", "fig1_08_activations")
     assert code == 2
     assert_one_line_error(err, f"cannot create --out {blocker / 'sub'}: Not a directory")
@@ -472,6 +491,13 @@ BAD_OPTIONS = {
                                              "see 'dlbook chat --help'"]),
     "unknown chatbot corpus": (["run", "1.10.6", "--corpus", "no_such_file.tsv"],
                                ["--corpus 'no_such_file.tsv' is neither 'chatterbot' nor an existing TSV file"]),
+    "resume and overwrite": (["run", "1.10.5", "--resume", "--overwrite"],
+                             ["argument --overwrite: not allowed with argument --resume"]),
+    **{f"seed {seed} in {where}": ([*where.split(), "--seed", seed, *(["--checkpoint", "x"] if where == "chat" else [])],
+                                   [f"argument --seed: must be an integer from 0 to 4294967295, got {seed}"])
+       for seed in ("-1", "4294967296") for where in ("run 1.10.4", "run 1.10.5", "run 1.10.6", "chat")},
+    "seed not a number": (["run", "1.10.4", "--seed", "0x1"],
+                          ["argument --seed: expected an integer from 0 to 4294967295, got '0x1'"]),
 }
 
 
@@ -481,6 +507,42 @@ def test_bad_option(capsys, case):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert_one_line_error(err, *needles)
+
+
+# ---------------------------------------------------------------- a run directory is never clobbered
+def test_1_10_4_keeps_the_saved_run_when_a_new_one_fails(tmp_path, capsys):
+    """A new run that diverges (--learning-rate inf) must leave the saved run as it was: the old
+    1.10.4 deleted its checkpoint first, then said it was "left as it was"."""
+    out = tmp_path / "out"
+    assert dlbook(["run", "1.10.4", "--epochs", "1", "--output-dir", str(out)]) == 0
+    before = {name: (out / name).read_bytes() for name in ("model.h5", "checkpoint.h5", "run.json")}
+    capsys.readouterr()
+    code, _, err = run(capsys, "run", "1.10.4", "--epochs", "1", "--output-dir", str(out))
+    assert code == 2
+    assert_one_line_error(err, f"{out} already holds a run of `dlbook run 1.10.4`, 1 epoch(s) done: add "
+                               f"--resume to continue it, or --overwrite to start a new one")
+    code, _, err = run(capsys, "run", "1.10.4", "--epochs", "1", "--overwrite", "--learning-rate", "inf",
+                       "--output-dir", str(out))
+    assert code == 1
+    assert_one_line_error(err, "the loss became nan at epoch 1, step 2 of 10: training diverged",
+                          f"the run already in {out} was left as it was")
+    assert {name: (out / name).read_bytes() for name in before} == before
+    load_weights(get_mlp_model([None, 784]), out / "model.h5")
+
+
+def test_1_10_5_refuses_to_clobber_a_run_and_to_resume_it_with_another_batch_size(tmp_path, capsys):
+    out = _saved_run(tmp_path / "out", get_model_batchnorm([None, 24, 24, 3]), **CNN_OPTIONS)
+    before = (out / "checkpoint.h5").read_bytes()
+    code, _, err = run(capsys, "run", "1.10.5", "--epochs", "1", "--output-dir", str(out))
+    assert code == 2
+    assert_one_line_error(err, f"{out} already holds a run of `dlbook run 1.10.5`", "--resume", "--overwrite")
+    # the batch size fixes which images a resumed epoch skips: a different one is refused, named
+    code, _, err = run(capsys, "run", "1.10.5", "--epochs", "1", "--resume", "--batch-size", "16",
+                       "--output-dir", str(out))
+    assert code == 2
+    assert_one_line_error(err, f"cannot --resume from {out}: it was trained with other options "
+                               "(batch_size: saved 32, now 16)")
+    assert (out / "checkpoint.h5").read_bytes() == before
 
 
 # ---------------------------------------------------------------- --debug

@@ -109,5 +109,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from dlbook.cli import run_section
+    from dlbook.entry import run_section
     run_section(main)

@@ -11,10 +11,12 @@ query<TAB>reply lines; ``--corpus DIR`` reads the TensorLayer chatbot format the
 (errata: chat-encoder-padding); replies get the start/end tokens and are padded to
 ``--decoder-seq-length`` with a mask, so the loss ignores the padding.
 
-Prints: the loss of every epoch ("Epoch [1/10]: loss 5.6982 (40 s)") and, as the book, three top-n
-sampled replies to each seed query ("Query > happy birthday have a nice day" / "> ..."). Each
-epoch saves ``model.h5``, ``checkpoint.h5`` (for ``--resume``), ``config.json`` and ``vocab.json``
-into ``--output-dir``; talk to the result with ``dlbook chat --checkpoint DIR``.
+Prints the loss of every epoch and, as the book, three top-n sampled replies to each seed query
+("Query > happy birthday have a nice day" / "> ..."). The run lives in ``--output-dir`` (default
+``runs/chatbot``, a run directory of :mod:`dlbook.session`): after every epoch and on Ctrl-C or
+SIGTERM, ``model.h5``, ``checkpoint.h5`` (for ``--resume``), ``config.json``, ``vocab.json`` and
+``run.json`` are saved together, so the folder always holds a chatbot that ``dlbook chat
+--checkpoint DIR`` can load, even while a retrain (``--overwrite``) is under way.
 
 Expected: the default run (130 distinct pairs, vocabulary 326, 10 epochs of 5 steps, about 70 s of
 CPU time) takes the loss from 5.70 to 3.97, with still generic replies ("what is ..."). Trained on
@@ -25,33 +27,32 @@ the whole corpus the model gives back the trained reply to most training queries
 import math
 import os
 import sys
-import time
 
 import numpy as np
 import tensorflow as tf
 
+from dlbook import session
 from dlbook.chat.corpus import chatterbot_categories, load_chatterbot_pairs, load_tl_corpus, read_tsv_pairs
 from dlbook.chat.inference import MODES, Chatbot
-from dlbook.chat.store import (CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME, load_chatbot, read_config,
-                               save_run_files)
+from dlbook.chat.store import load_chatbot, save_run_files
 from dlbook.chat.vocab import Vocabulary, distinct_pairs, make_arrays, tokenize
-from dlbook.checkpoints import load_checkpoint, save_checkpoint, save_weights
-from dlbook.errors import CheckpointError, DlbookError, UsageError
+from dlbook.errors import UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
-from dlbook.options import add_training_args, make_parser, positive_float, positive_int
-from dlbook.utils import deferred_interrupt, set_seed
+from dlbook.options import add_training_args, make_parser, positive_float, positive_int, random_seed
+from dlbook.utils import set_seed
 
+PROG = "dlbook run 1.10.6"
 SEED_QUERIES = ["happy birthday have a nice day", "hi how are you"]
 DEFAULT_CATEGORIES = "greetings,conversations"
-# Options that fix the data and the model: --resume must be given the same values.
-RESUME_KEYS = ("corpus", "categories", "max_pairs", "min_count", "query_len", "decoder_seq_length",
-               "n_layer", "n_units", "embedding_size")
+# Options that fix the data, the model and the batch order: --resume must be given the same values.
+MODEL_KEYS = ("corpus", "categories", "max_pairs", "min_count", "query_len", "decoder_seq_length",
+              "n_layer", "n_units", "embedding_size")
+RUN_KEYS = MODEL_KEYS + ("seed", "batch_size", "learning_rate")
 
 
 def build_parser():
-    parser = make_parser(prog="dlbook run 1.10.6",
-                         description="Train the book's GRU Seq2seq chatbot (section 1.10.6).")
-    add_training_args(parser, epochs=10, batch_size=32, data_dir=False)
+    parser = make_parser(prog=PROG, description="Train the book's GRU Seq2seq chatbot (section 1.10.6).")
+    add_training_args(parser, epochs=10, batch_size=32, output_dir="runs/chatbot", data_dir=False)
     parser.add_argument("--corpus", default="chatterbot",
                         help="'chatterbot' (embedded), a query<TAB>reply .tsv file, or a folder "
                              "with TensorLayer's idx_q.npy, idx_a.npy, metadata.pkl")
@@ -73,8 +74,6 @@ def build_parser():
                         help="top-n sampling for the replies printed each epoch")
     parser.add_argument("--sample-every", type=int, default=1, metavar="N",
                         help="print replies to the seed queries every N epochs (0: never)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the checkpoint in --output-dir")
     return parser
 
 
@@ -101,20 +100,12 @@ def load_corpus(args):
     return [vocab.encode(q) for q in query_words], [vocab.encode(r) for r in reply_words], vocab
 
 
-def run_config(args, vocab, n_pairs):
-    config = {key: getattr(args, key) for key in RESUME_KEYS}
+def run_config(args, vocab, n_pairs, losses):
+    """config.json: what ``dlbook chat`` needs to rebuild the model, and the loss of each epoch."""
+    config = {key: getattr(args, key) for key in MODEL_KEYS}
     config.update(vocabulary_size=len(vocab), n_pairs=n_pairs, learning_rate=args.learning_rate,
-                  batch_size=args.batch_size, seed=args.seed, losses=[])
+                  batch_size=args.batch_size, seed=args.seed, losses=list(losses))
     return config
-
-
-def check_resumable(saved, config, directory):
-    """Refuse to resume with other data or another model than the checkpoint's."""
-    differ = [f"{k}: checkpoint {saved.get(k)!r}, now {config[k]!r}"
-              for k in RESUME_KEYS + ("vocabulary_size",) if saved.get(k) != config[k]]
-    if differ:
-        raise UsageError(f"cannot --resume from {directory}: it was trained with other options ("
-                         + "; ".join(differ) + "). Give the same options or another --output-dir")
 
 
 # Train
@@ -124,7 +115,6 @@ def make_train_step(model, optimizer, query_len, decoder_seq_length):
     The book trains eagerly; with dlbook's RNN fix (errata: tl-rnn-sequence-length) Seq2seq also
     trains inside a tf.function, several times faster (scripts/bench_seq2seq_graph.py).
     """
-    optimizer.build(model.trainable_weights)  # variables exist before tracing: one trace
     queries = tf.TensorSpec([None, query_len], tf.int32)  # TL's RNN unrolls over a static length
     replies = tf.TensorSpec([None, decoder_seq_length], tf.int32)
 
@@ -143,63 +133,41 @@ def make_train_step(model, optimizer, query_len, decoder_seq_length):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS)
     set_seed(args.seed)
-    out = args.output_dir
 
     # Data
     query_ids, reply_ids, vocab = load_corpus(args)
     if not query_ids:
         raise UsageError("the corpus has no query/reply pairs; check --corpus, --categories and --max-pairs")
     enc, dec, target, mask = make_arrays(query_ids, reply_ids, vocab, args.query_len, args.decoder_seq_length)
-    config = run_config(args, vocab, len(enc))
+    run.fix(vocabulary_size=len(vocab), n_pairs=len(enc))
     print(f"corpus: {len(enc)} distinct pairs, vocabulary {len(vocab)} words, "
           f"query length {args.query_len}, decoder length {args.decoder_seq_length}")
 
-    # Model: the book's call (section 1.10.6)
-    model = get_seq2seq_model(vocabulary_size=len(vocab), decoder_seq_length=args.decoder_seq_length,
-                              n_layer=args.n_layer, n_units=args.n_units, embedding_size=args.embedding_size)
+    # Model: the book's Seq2seq(...) call (dlbook.models.seq2seq.get_seq2seq_model)
+    model_ = get_seq2seq_model(vocabulary_size=len(vocab), decoder_seq_length=args.decoder_seq_length,
+                               n_layer=args.n_layer, n_units=args.n_units, embedding_size=args.embedding_size)
     optimizer = tf.optimizers.Adam(learning_rate=args.learning_rate)
-    start_epoch, partial = 0, None
-    if args.resume:
-        saved = read_config(out)
-        check_resumable(saved, config, out)
-        state = load_checkpoint(out, model, optimizer)
-        if state is None:
-            raise CheckpointError(f"--resume: no checkpoint.h5 in {out}; train without --resume first")
-        start_epoch, config["losses"] = state["epoch"], state["extra"]["losses"]
-        partial = state["extra"].get("partial")  # {"step", "total_loss"} of an interrupted epoch
-        print(f"resuming from {state['path']} after epoch {start_epoch}"
-              + (f", step {partial['step']} of epoch {start_epoch + 1}" if partial else ""))
-    save_run_files(out, config, vocab)
-    bot = Chatbot(model, vocab, args.query_len, args.decoder_seq_length)
+    run.restore(model_, optimizer)  # a resumed run: its weights, Adam's state, where it stopped
+    # every snapshot holds what `dlbook chat` loads: model.h5 with config.json and vocab.json
+    run.keep(lambda directory: save_run_files(
+        directory, run_config(args, vocab, len(enc), run.history.get("loss", [])), vocab))  # errata: chat-save-weights
+    bot = Chatbot(model_, vocab, args.query_len, args.decoder_seq_length)
 
     # Train
     n_steps = math.ceil(len(enc) / args.batch_size)
-    model.train()  # before tracing: the compiled step keeps the mode it was traced in
-    train_step = make_train_step(model, optimizer, enc.shape[1], dec.shape[1])
-    with deferred_interrupt(True) as interrupted:
-        for epoch in range(start_epoch, args.epochs):
-            model.train()
+    model_.train()  # before tracing: the compiled step keeps the mode it was traced in
+    train_step = make_train_step(model_, optimizer, enc.shape[1], dec.shape[1])
+    with run:
+        for epoch in run.epochs(args.epochs, n_steps):
+            model_.train()
             # The order depends on (seed, epoch) only, so a resumed run sees the same batches.
             order = np.random.default_rng([args.seed, epoch]).permutation(len(enc))
-            first, total_loss = (partial["step"], partial["total_loss"]) if partial else (0, 0.0)
-            partial, started = None, time.perf_counter()
-            for step in range(first, n_steps):
+            for step in range(run.step, n_steps):
                 batch = order[step * args.batch_size:(step + 1) * args.batch_size]
-                loss = float(train_step(enc[batch], dec[batch], target[batch], mask[batch]))
-                if not math.isfinite(loss):
-                    raise DlbookError(f"the loss became {loss} at epoch {epoch + 1}, step {step + 1}; "
-                                      f"lower --learning-rate (now {args.learning_rate}) and train again")
-                total_loss += loss
-                if interrupted and step + 1 < n_steps:  # Ctrl-C: save where the epoch stopped
-                    save_checkpoint(out, model, optimizer, epoch, step=step + 1, extra={
-                        "losses": config["losses"], "partial": {"step": step + 1, "total_loss": total_loss}})
-                    print(f"checkpoint saved in {out} (epoch {epoch + 1}, step {step + 1}); continue with: "
-                          f"dlbook run 1.10.6 --resume --output-dir {out} (and the same options)", flush=True)
-                    raise KeyboardInterrupt
-            config["losses"].append(total_loss / n_steps)
-            print(f"Epoch [{epoch + 1}/{args.epochs}]: loss {total_loss / n_steps:.4f} "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+                run.record(train_step(enc[batch], dec[batch], target[batch], mask[batch]))
+            run.end_epoch()
 
             # Evaluate: the book prints top-n sampled replies to its seed queries every epoch.
             if args.sample_every and (epoch + 1) % args.sample_every == 0:
@@ -208,15 +176,7 @@ def main(argv=None):
                     print("Query >", query)
                     for words, _ in bot.reply(query, mode="sample", n_replies=3, top_n=args.top_n, rng=rng):
                         print(">", " ".join(words))
-            save_weights(model, os.path.join(out, WEIGHTS_NAME))  # errata: chat-save-weights
-            save_checkpoint(out, model, optimizer, epoch + 1, extra={"losses": config["losses"]})
-            save_run_files(out, config, vocab)
-            if interrupted:  # pressed during the epoch's last step or its samples
-                print(f"checkpoint saved in {out} (epoch {epoch + 1} done); continue with: "
-                      f"dlbook run 1.10.6 --resume --output-dir {out} (and the same options)", flush=True)
-                raise KeyboardInterrupt
-    print(f"saved {WEIGHTS_NAME}, checkpoint.h5, {CONFIG_NAME}, {VOCAB_NAME} in {out}; "
-          f"talk to it: dlbook chat --checkpoint {out}")
+    print(f"the chatbot is saved in {args.output_dir}; talk to it: dlbook chat --checkpoint {args.output_dir}")
     return 0
 
 
@@ -239,7 +199,7 @@ def build_chat_parser():
     parser.add_argument("--query", default=None, help="answer this one query and exit")
     parser.add_argument("--scores", action="store_true",
                         help="print each reply's log-probability (always shown for --mode beam)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed for --mode sample")
+    parser.add_argument("--seed", type=random_seed, default=None, help="random seed for --mode sample")
     return parser
 
 
@@ -286,5 +246,5 @@ def chat_main(argv=None):
 
 
 if __name__ == "__main__":
-    from dlbook.cli import run_section
+    from dlbook.entry import run_section
     run_section(main)

@@ -5,7 +5,10 @@
     <dir>/model.h5         the weights (dlbook.checkpoints.save_weights, TensorLayer's HDF5 layout)
     <dir>/checkpoint.h5    weights + Adam state + epoch, for --resume (dlbook.checkpoints)
 
-All files are written atomically.
+    <dir>/run.json         the run's options and history (dlbook.session)
+
+Training writes them together, as one snapshot of a run directory (:mod:`dlbook.session`: the
+names above are links into ``<dir>/current/``), so the folder never mixes two runs.
 """
 import json
 import os
