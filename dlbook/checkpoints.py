@@ -84,13 +84,13 @@ def _model_entries(layers, prefix=""):
     return entries
 
 
-def _file_entries(group, prefix=""):
+def file_entries(group, prefix=""):
     """[(layer path, [h5py datasets])] for the layers of a TL-layout group that have weights."""
     entries = []
     for name in h5_names(group.attrs, "layer_names"):
         g = group[name]
         if "layer_names" in g.attrs:
-            entries += _file_entries(g, f"{prefix}{name}/")
+            entries += file_entries(g, f"{prefix}{name}/")
             continue
         weight_names = h5_names(g.attrs, "weight_names") if "weight_names" in g.attrs else []
         if weight_names:
@@ -106,12 +106,13 @@ def _describe(entries):
     return "; ".join(f"{name} {[tuple(w.shape) for w in ws]}" for name, ws in entries) or "none"
 
 
-def _read_layers(group, model, path, assign=lambda var, data: var.assign(data)):
-    """Check that ``group`` fits ``model`` weight for weight, then ``assign`` every value."""
+def read_layers(group, model, path, assign=lambda var, data: var.assign(data)):
+    """Check that the TL-layout HDF5 ``group`` fits ``model`` weight for weight, then ``assign``
+    every value; ``path`` names the file in the CheckpointError raised on a mismatch."""
     # errata: weights-h5-check-first
     expected = _model_entries(model.all_layers)
     try:
-        found = _file_entries(group)
+        found = file_entries(group)
     except (KeyError, OSError) as e:
         raise CheckpointError(f"{path} is not a TensorLayer HDF5 weights file ({e})") from None
     if _shapes(expected) != _shapes(found):
@@ -179,7 +180,7 @@ def load_weights(model, path):
     with _open(path) as f:
         if "layer_names" not in f.attrs:
             raise CheckpointError(f"{path} has no 'layer_names': not a TensorLayer weights file")
-        _read_layers(f, model, path)
+        read_layers(f, model, path)
 
 
 def read_weights(model, path):
@@ -189,7 +190,7 @@ def read_weights(model, path):
     with _open(path) as f:
         if "layer_names" not in f.attrs:
             raise CheckpointError(f"{path} has no 'layer_names': not a TensorLayer weights file")
-        _read_layers(f, model, path, assign=lambda var, data: found.__setitem__(id(var), data))
+        read_layers(f, model, path, assign=lambda var, data: found.__setitem__(id(var), data))
     return [found[id(w)] for w in model.all_weights]
 
 
@@ -255,7 +256,7 @@ def load_checkpoint(directory, model, optimizer):
                 f"{[tuple(d.shape) for d in saved]}, but the optimizer given is of class "
                 f"{type(optimizer).__name__} with {[tuple(v.shape) for v in current]}. "
                 f"Resume with the same optimizer and model, or use another checkpoint directory")
-        _read_layers(f["model"], model, path)
+        read_layers(f["model"], model, path)
         for var, data in zip(current, saved):
             var.assign(np.asarray(data))
         return {"epoch": int(f.attrs["epoch"]), "step": int(f.attrs["step"]),

@@ -83,12 +83,12 @@ def _classify(shapes):
 
 def _read_shapes(path):
     """(group, weight shapes per layer) of a TL-layout HDF5 file or dlbook checkpoint, else None."""
-    from dlbook.checkpoints import _file_entries
+    from dlbook.checkpoints import file_entries
     try:
         with h5py.File(path, "r") as f:
             for group in ("/", "model"):
                 if group in f and "layer_names" in f[group].attrs:
-                    return group, [[tuple(w.shape) for w in ws] for _, ws in _file_entries(f[group])]
+                    return group, [[tuple(w.shape) for w in ws] for _, ws in file_entries(f[group])]
     except (OSError, KeyError, ValueError, TypeError):  # not HDF5, or not TensorLayer's layout
         return None
     return None
@@ -152,9 +152,9 @@ def find_model(path):
 # -- the TensorLayer model and its serving functions ------------------------------------------
 
 def _load_into(model, found):
-    from dlbook.checkpoints import _read_layers
+    from dlbook.checkpoints import read_layers
     with h5py.File(found.path, "r") as f:
-        _read_layers(f[found.group], model, found.path)
+        read_layers(f[found.group], model, found.path)
     model.eval()
     return model
 
