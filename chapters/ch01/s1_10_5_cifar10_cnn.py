@@ -49,19 +49,19 @@ PROG = "dlbook run 1.10.5"
 RUN_KEYS = ("seed", "batch_size", "learning_rate", "augment", "strategy")
 
 
-# The listing's augmentation, one image at a time in NumPy. ``seed`` (given by the Dataloader,
-# from the seed, the epoch and the image) makes every draw repeatable.
-def _fn_train(img, target, seed=None):
+# The listing's augmentation, one image at a time in NumPy. Its random draws come from ``seed``
+# (given by the Dataloader, from the seed, the epoch and the image), so a resumed run redraws them.
+def _fn_train(img, target, seed=None):  # errata: augment-global-rng
     rng = np.random.default_rng(None if seed is None else np.asarray(seed, np.int64) % 2**32)
     # 1. randomly crop a 24 x 24 piece of the image
     top, left = rng.integers(0, img.shape[0] - 24 + 1), rng.integers(0, img.shape[1] - 24 + 1)
     img = img[top:top + 24, left:left + 24]  # errata: crop-random
     # 2. randomly flip the image left to right
-    img = img[:, ::-1] if rng.uniform() < 0.5 else img  # tl.prepro.flip_axis(img, is_random=True), from rng
+    img = tl.prepro.flip_axis(img, axis=1) if rng.uniform() < 0.5 else img  # errata: augment-global-rng
     # 3. normalize: subtract the mean of the pixels and divide by their standard deviation
-    img = (img - img.mean()) / max(float(img.std()), 1 / np.sqrt(img.size))  # errata: samplewise-norm
+    img = (img - img.mean()) / max(float(img.std()), img.size ** -0.5)  # errata: samplewise-norm
     target = np.reshape(target, ())
-    return img.astype(np.float32), target
+    return img, target
 
 
 def make_steps(net, optimizer, strategy=None):
@@ -129,12 +129,12 @@ def main(argv=None):
     # Load the data, with the augmentation
     train_ds = CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
     if args.augment == "numpy":
-        train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,
-                              batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)
+        train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,  # errata: tl-data
+                              batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)  # errata: tl-data
     else:  # the same augmentation in TF ops, on whole batches
         train_dl = Dataloader(train_ds, batch_transforms=[train_transform], shuffle=True,
                               batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)
-    test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=location.path)
+    test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
     test_dl = Dataloader(test_ds, batch_size=batch_size, batch_transforms=[test_transform])  # errata: cifar-test-dl-transform
     run.fix(examples=len(train_ds))
     print(f"{len(train_ds):,} training and {len(test_ds):,} test images, batch size {batch_size}, "
@@ -151,9 +151,9 @@ def main(argv=None):
     first_epoch = run.epoch
     with run:
         for epoch in run.epochs(args.epochs, len(train_dl)):
-            train_dl.epoch = epoch  # this epoch's order and crops (also after a --resume)
+            train_dl.seek(epoch, run.step)  # this epoch's order and crops, from where a --resume left off
             net.train()
-            for X_batch, y_batch in run.remaining(train_dl):
+            for X_batch, y_batch in train_dl:
                 _loss, _acc = train_step(X_batch, y_batch)
                 run.record(_loss, acc=_acc, n=len(y_batch))
             test_loss, test_acc = evaluate(net, eval_step, test_dl)

@@ -147,7 +147,7 @@ def main(argv=None):
 
     # Model: the book's Seq2seq(...) call (dlbook.models.seq2seq.get_seq2seq_model)
     model_ = get_seq2seq_model(vocabulary_size=len(vocab), decoder_seq_length=args.decoder_seq_length,
-                               n_layer=args.n_layer, n_units=args.n_units, embedding_size=args.embedding_size)
+                               n_layer=args.n_layer, n_units=args.n_units, emb_dim=args.embedding_size)
     optimizer = tf.optimizers.Adam(learning_rate=args.learning_rate)
     run.restore(model_, optimizer)  # a resumed run: its weights, Adam's state, where it stopped
     # every snapshot holds what `dlbook chat` loads: model.h5 with config.json and vocab.json

@@ -8,7 +8,8 @@ and calls the session around it::
     run.restore(net, optimizer)                          # a resumed run: weights, Adam, position
     with run:                                            # SIGINT / SIGTERM: save, then stop
         for epoch in run.epochs(n_epoch, len(train_dl)):
-            for X_batch, y_batch in run.remaining(train_dl):      # skips the steps already done
+            train_dl.seek(epoch, run.step)                        # skips the steps already done
+            for X_batch, y_batch in train_dl:
                 _loss, _acc = train_step(X_batch, y_batch)
                 run.record(_loss, acc=_acc, n=len(y_batch))       # NaN guard, progress, signals
             run.end_epoch(test_acc=evaluate(...))                 # commits the run's files at once
@@ -280,10 +281,6 @@ class Session:
             self._progress = EpochProgress(epoch, n_epoch, n_steps, verbose, shown)
             self._started = time.perf_counter()
             yield epoch
-
-    def remaining(self, batches):
-        """``batches`` without the ones the resumed epoch already trained on."""
-        return itertools.islice(batches, self.step, None)
 
     def record(self, loss, n=1, **metrics):
         """After a train step (or ``len(loss)`` steps): its loss and metrics, ``n`` examples each.
