@@ -158,8 +158,8 @@ def test_chatbot_encodes_queries_as_in_training_and_refuses_empty_ones():
 
 def test_unpadded_query_gives_another_encoder_state_than_the_padded_one():
     """Why dlbook pads queries the same way in training and chat (errata: chat-encoder-padding):
-    TensorLayer's RNN runs over the padding, so the book's end-padded training queries and its
-    unpadded inference queries reach the decoder as different states."""
+    TensorLayer's RNN runs over the padding, so the seq2seq-chatbot repository's end-padded training
+    queries and its unpadded inference queries reach the decoder as different states."""
     model = tiny_model(seed=6)
     query = [4, 5, 6]
     unpadded = encode(model, np.array([query]))[-1][0].numpy()

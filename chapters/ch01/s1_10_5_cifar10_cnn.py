@@ -4,14 +4,16 @@ Description: the book's CNN with batch normalization, fed by its Dataset / Datal
 
 The listing, in its order: the augmentation ``_fn_train``; ``train_ds = tl.data.CIFAR10(...)``,
 ``train_dl = tl.data.Dataloader(train_ds, transforms=[_fn_train], shuffle=True, ...)``,
-``test_ds``, ``test_dl``; ``for X_batch, y_batch in train_dl:`` around the training code; and
-``get_model_batchnorm([None, 24, 24, 3])`` (``dlbook.models.cnn``: two 5x5x64 convolutions, each
-with BatchNorm2d and 3x3/2 max-pooling, then Dense 384-192-10; 1,068,426 trainable parameters).
-TensorLayer never released ``tl.data``; ``dlbook.data`` provides it on tf.data (errata tl-data).
-Printed lines that are wrong are changed in place (``# errata:``, docs/errata.md): the printed
-``_fn_train`` crops the centre and does not normalize, and the printed ``test_dl`` feeds 32x32
-images to a model trained on 24x24 crops. Training: Adam (learning rate 0.0001, the book's batch
-of 128) in a ``tf.GradientTape`` step compiled with ``tf.function``.
+``test_ds``, ``test_dl``; ``for X_batch, y_batch in train_dl:`` around the training code; and the
+model ``get_model_batchnorm`` (``dlbook/models/cnn.py``, built here for 24x24 crops: two 5x5x64
+convolutions, each with BatchNorm2d and 3x3/2 max-pooling, then Dense 384-192-10; 1,068,426
+trainable parameters). TensorLayer never released ``tl.data``; ``dlbook.data`` provides it on
+tf.data (errata tl-data). Printed lines are changed in place where needed (``# errata:``,
+docs/errata.md): the printed ``_fn_train`` crops the centre, does not normalize and draws from
+NumPy's global generator, and the printed ``test_dl`` feeds 32x32 images to a model trained on
+24x24 crops. Training (the listing leaves it to the reader, with no
+batch size or optimizer): Adam with 1.10.4's learning rate 0.0001 and batches of 128, in a
+``tf.GradientTape`` step compiled with ``tf.function``.
 
 ``--augment numpy`` runs the listing's NumPy ``_fn_train``, image by image, through
 ``tf.numpy_function``; ``--augment tf`` (default) the same augmentation in TF ops on whole
@@ -28,7 +30,7 @@ training and 200 test images, so the defaults become batch 32 and 15 epochs) the
 ends near 78% (chance: 10%) in under a minute. On the real CIFAR-10 (20,000 of its 50,000
 training images, as in ../shared/data), ``dlbook run 1.10.5 --data-dir ../shared/data --epochs 50``
 reaches 70.7% test accuracy (68.1% after 30 epochs, 60.8% after 10), at about 30 s per epoch
-(~800 images/s of training) on 2 CPU cores; the book's learning rate 0.0001 learns slowly.
+(~800 images/s of training) on 2 CPU cores; the learning rate 0.0001 learns slowly.
 """
 # Setup
 import numpy as np
@@ -104,8 +106,8 @@ def evaluate(net, eval_step, test_dl):
 
 def parse_args(argv):
     parser = make_parser(prog=PROG, description="The book's BatchNorm CNN trained on CIFAR-10 with the Dataloader "
-                                                "API. Unless given, --epochs and --batch-size are 10 and 128 (the "
-                                                "book's batch size) on CIFAR-10, 15 and 32 on the tiny subset.")
+                                                "API. Unless given, --epochs and --batch-size are 10 and 128 on "
+                                                "CIFAR-10, 15 and 32 on the tiny subset.")
     add_training_args(parser, epochs=None, batch_size=None, output_dir="runs/cifar10_cnn")
     distribute.add_strategy_args(parser)
     parser.add_argument("--learning-rate", type=positive_float, default=0.0001, help="Adam learning rate")

@@ -28,8 +28,8 @@ each iteration of it is the loader's next epoch (its own order and augmentation)
 
 Randomness: a transform with a ``seed`` parameter gets a stateless seed per image or batch (a
 shape-[2] tensor; a NumPy array for NumPy transforms) derived from the loader's ``seed`` and the
-epoch, so a run is repeatable and a resumed run (``loader.epoch = k``) draws exactly what the
-uninterrupted one drew. NumPy transforms drawing from ``np.random`` (like the book's) are
+epoch, so a run is repeatable and a resumed run (``loader.epoch = k``, or ``loader.seek(k, b)``
+inside an epoch) draws exactly what the uninterrupted one drew. NumPy transforms drawing from ``np.random`` (like the book's) are
 repeatable after ``set_seed`` but a resumed run draws differently.
 """
 import inspect

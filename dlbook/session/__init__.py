@@ -238,7 +238,7 @@ class Session:
         return snapshot
 
     def save_weights(self, model, name=WEIGHTS_NAME):
-        """The book's ``model.save_weights('model.h5')`` for the session's model: commit the run
+        """The book's ``network.save_weights('model.h5')`` for the session's model: commit the run
         now (its ``model.h5`` holds these weights) and return the path of ``name``."""
         if model is not self.model or name != WEIGHTS_NAME:
             raise UsageError(f"a session saves the weights of its own model as {WEIGHTS_NAME}")
