@@ -9,7 +9,8 @@ The signatures (``serving_default`` is the one TF Serving calls):
 
 - MLP (1.10.4): ``serving_default(images)``: float32 [batch, 784] -> ``logits`` [batch, 10].
 - CNN (1.10.5): ``serving_default(images)``: float32 [batch, 24, 24, 3], the model's input (24x24
-  crops standardized per image, as the listing's ``_fn_test`` makes them) -> ``logits`` [batch, 10].
+  crops standardized per image, as ``dlbook.data.transforms.test_transform`` makes them) -> ``logits``
+  [batch, 10].
 - chatbot (1.10.6): ``serving_default(query)``: string [batch] -> ``reply`` string [batch], the
   greedy reply (words joined by spaces; "" for a query with no words), and ``reply_ids(encoder_ids)``:
   int32 [batch, query_len] (left-padded ids, as ``Chatbot.encode_query``) -> ``reply_ids`` int32

@@ -23,8 +23,8 @@ import tensorflow as tf
 def accuracy(_logits, y_batch):
     """Fraction of rows whose arg-max over axis 1 equals the integer label in ``y_batch``.
 
-    The book's ``acc`` (1.10.4): NumPy arrays or tensors of any integer dtype in, a float32
-    scalar tensor named ``accuracy`` out; usable inside ``tf.function``.
+    The book's ``acc`` (1.10.4) with its labels cast: NumPy arrays or tensors of any integer
+    dtype in, a float32 scalar tensor named ``accuracy`` out; usable inside ``tf.function``.
     Example: logits [[0.1, 0.9], [2.0, -1.0]], labels [1, 1] -> 0.5.
     """
     return tf.reduce_mean(

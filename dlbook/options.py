@@ -60,8 +60,15 @@ def make_parser(prog, description):
     return parser
 
 
+def add_seed_arg(parser, what):
+    """Add ``--seed``, an integer from 0 to 2**32 - 1 (default 0) that fixes ``what``."""
+    parser.add_argument("--seed", type=random_seed, default=0, help=f"random seed (0 to {SEED_RANGE - 1}): {what}")
+    return parser
+
+
 def add_training_args(parser, *, epochs, batch_size, output_dir, data_dir=True):
-    """Add the options every training section takes, with the book's defaults.
+    """Add the options every training section takes, with the section's defaults (the printed
+    values where the chapter prints them, e.g. 1.10.4's 20 epochs of batch 256).
 
     ``--output-dir`` is the run directory (see :mod:`dlbook.session`): a new run refuses to start
     where one is saved unless ``--resume`` (continue it) or ``--overwrite`` (replace it) is given.
@@ -75,9 +82,7 @@ def add_training_args(parser, *, epochs, batch_size, output_dir, data_dir=True):
                              "saved together after every epoch and on Ctrl-C or SIGTERM")
     parser.add_argument("--epochs", type=positive_int, default=epochs, help="training epochs")
     parser.add_argument("--batch-size", type=positive_int, default=batch_size, help="batch size")
-    parser.add_argument("--seed", type=random_seed, default=0,
-                        help=f"random seed (0 to {SEED_RANGE - 1}): initial weights, batch order, "
-                             f"dropout and augmentation")
+    add_seed_arg(parser, "initial weights, batch order, dropout and augmentation")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue the run saved in --output-dir (with the same options)")

@@ -132,7 +132,8 @@ def _spec(array):
 def _metric(acc, logits, labels):
     """``acc(logits, labels)`` as a float32 scalar inside a graph.
 
-    A NumPy-only metric (the book's ``np.mean(np.equal(np.argmax(...)))``) cannot run on symbolic
+    A NumPy-only metric (such as TensorLayer's docstring example
+    ``np.mean(np.equal(np.argmax(...)))``; the book's ``acc`` is in TF ops) cannot run on symbolic
     tensors; it is then called through ``tf.numpy_function`` on the step's values.
     """
     if acc is None:

@@ -1,8 +1,8 @@
 """Benchmark: one Seq2seq training step eagerly vs inside a ``tf.function`` (possible since
 ``dlbook.compat.fix_rnn_forward``; TensorLayer's own RNN forward is eager-only).
 
-The book's chatbot model of 1.10.6 (``tl.models.Seq2seq``, 3 GRU layers of 256 units, embedding
-1024, decoder length 20) on random token ids (speed does not depend on the values): batch 32,
+The book's chatbot model of 1.10.6 (``tl.models.Seq2seq``, 3 GRU layers of 256 units as printed;
+embedding 1024 and decoder length 20, the seq2seq-chatbot repository's values) on random token ids (speed does not depend on the values): batch 32,
 encoder and decoder 20 steps, Adam. The two contenders share the model and alternate (eager,
 compiled, eager, ...) so that drift on a shared machine hits both alike; one warm-up step each
 (tracing excluded); medians of ``--repeats`` steps and their ratio are printed.

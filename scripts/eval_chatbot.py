@@ -5,7 +5,7 @@ and the cost of one training step of the book's model.
     # the README's figures: 2 GRU layers, 256-d embedding, lr 0.003, 30 epochs of 39 steps ...
     python scripts/eval_chatbot.py --output-dir runs/chatbot-all -- --n-layer 2 --emb-dim 256 \
         --query-len 12 --decoder-seq-length 16 --learning-rate 0.003 --epochs 30
-    # ... and the book's exact model (3 layers, 1024-d embedding, lr 0.001)
+    # ... and the printed model (3 GRU layers of 256) with the defaults: 1024-d embedding, lr 0.001
     python scripts/eval_chatbot.py --output-dir runs/chatbot-book -- --epochs 58
     # measure a run that is already trained
     python scripts/eval_chatbot.py --checkpoint runs/chatbot-all

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from chapters.ch01 import s1_10_5_cifar10_cnn as chapter
+from dlbook.checkpoints import file_entries
 from dlbook.cli import guarded
 from dlbook.data import Dataloader
 from dlbook.data.cifar10 import write_cifar10_pickle
@@ -34,21 +35,19 @@ def test_model_as_printed_with_1068426_trainable_parameters():
     assert nets[0].name != net.name
     assert _n_params(net.trainable_weights) == TRAINABLE_PARAMS_24x24 == 1_068_426
     assert _n_params(net.all_weights) - TRAINABLE_PARAMS_24x24 == 256  # 2 x (moving mean + var) x 64
-    layers = {layer.name: layer for layer in net.all_layers}
-    for name, shape in (("conv1", (5, 5, 3, 64)), ("conv2", (5, 5, 64, 64))):
-        conv = layers[name]
+    layers = net.all_layers[1:]   # after the input layer, in the printed order
+    assert [type(layer).__name__ for layer in layers] == [
+        "Conv2d", "BatchNorm2d", "MaxPool2d", "Conv2d", "BatchNorm2d", "MaxPool2d", "Flatten", "Dense", "Dense", "Dense"]
+    for conv, shape in ((layers[0], (5, 5, 3, 64)), (layers[3], (5, 5, 64, 64))):
         assert [tuple(w.shape) for w in conv.all_weights] == [shape]  # no bias
         assert conv.padding == "SAME" and conv.W_init.stddev == 5e-2
-    for name in ("batch1", "batch2"):
-        assert layers[name].decay == 0.99 and layers[name].act is tf.nn.relu
-    for name in ("pool1", "pool2"):
-        assert layers[name].filter_size == (3, 3) and layers[name].strides == (2, 2)
-        assert layers[name].padding == "SAME"
-    dense_layers = (("dense1relu", 384, tf.nn.relu), ("dense2relu", 192, tf.nn.relu), ("output", 10, None))
-    for name, units, act in dense_layers:
-        dense = layers[name]
+    for batch in (layers[1], layers[4]):
+        assert batch.decay == 0.99 and batch.act is tf.nn.relu
+    for pool in (layers[2], layers[5]):
+        assert pool.filter_size == (3, 3) and pool.strides == (2, 2) and pool.padding == "SAME"
+    for dense, units, act in zip(layers[7:], (384, 192, 10), (tf.nn.relu, tf.nn.relu, None)):
         assert dense.n_units == units and dense.act is act and dense.W_init.stddev == 0.04
-    assert layers["dense1relu"].b_init.value == 0.1 and layers["output"].b_init.value == 0.0
+    assert layers[7].b_init.value == 0.1 and layers[8].b_init.value == 0.1 and layers[9].b_init.value == 0.0
     net.eval()
     assert net(np.zeros((3, 24, 24, 3), np.float32)).shape == (3, 10)
 
@@ -60,7 +59,7 @@ def test_compiled_train_step_learns_and_updates_batchnorm_statistics():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(16, 24, 24, 3)).astype(np.float32)
     y = rng.integers(0, 10, 16).astype(np.int32)
-    moving_mean = next(w for w in net.all_weights if w.name == "batch1/moving_mean:0")
+    moving_mean = next(w for w in net.all_weights if w.name.endswith("moving_mean:0"))  # the first BatchNorm's
     net.train()
     losses = [float(train_step(X, y)[0]) for _ in range(10)]
     assert losses[-1] < 0.7 * losses[0]  # starts memorising 16 images
@@ -111,11 +110,10 @@ def test_truncated_batch_file_is_one_clear_error(tmp_path, capsys):
 
 
 def _checkpoint(path):
-    """(epochs done, history, {weight name: array}) of the run saved in ``path``."""
+    """(epochs done, history, the model's weights in file order) of the run saved in ``path``.
+    (TensorLayer names unnamed layers per process, so two runs' layer names differ.)"""
     with h5py.File(path / "checkpoint.h5", "r") as f:
-        weights = {}
-        f["model"].visititems(lambda name, obj: weights.__setitem__(name, obj[()])
-                              if isinstance(obj, h5py.Dataset) else None)
+        weights = [w[()] for _, ws in file_entries(f["model"]) for w in ws]
         return int(f.attrs["epoch"]), json.loads((path / "run.json").read_text())["history"], weights
 
 
@@ -134,9 +132,9 @@ def test_trains_above_chance_on_tiny_data(tmp_path, capsys):
 
 def _assert_same_runs(a, b):
     (epoch_a, history_a, weights_a), (epoch_b, history_b, weights_b) = _checkpoint(a), _checkpoint(b)
-    assert epoch_a == epoch_b == 2 and weights_a.keys() == weights_b.keys() and len(weights_a) == 16
-    for name in weights_a:
-        np.testing.assert_array_equal(weights_a[name], weights_b[name], err_msg=name)
+    assert epoch_a == epoch_b == 2 and len(weights_a) == len(weights_b) == 16
+    for k, (a_weight, b_weight) in enumerate(zip(weights_a, weights_b)):
+        np.testing.assert_array_equal(a_weight, b_weight, err_msg=f"weight #{k}")
     for key in ("loss", "acc", "test_loss", "test_acc"):
         assert history_a[key] == history_b[key], key
 
@@ -192,13 +190,41 @@ def test_fn_train_as_in_the_module_equals_the_reference_transform():
     from dlbook.data.transforms import numpy_train_transform
 
     rng = np.random.default_rng(0)
-    for k in range(20):
-        img = rng.integers(0, 256, (32, 32, 3)).astype(np.float32)
+    for k in range(21):   # the last one flat: its std is below the floor 1/sqrt(n)
+        img = rng.integers(0, 256, (32, 32, 3)).astype(np.float32) if k < 20 else np.full((32, 32, 3), 7, np.float32)
         seed = np.array([k, 7 * k + 1], np.int64)
         ours, target = chapter._fn_train(img, np.int32(3), seed)
         reference, _ = numpy_train_transform(img, np.int32(3), seed)
         assert ours.shape == (24, 24, 3) and ours.dtype == np.float32 and target.shape == ()
         np.testing.assert_array_equal(ours, reference)
+
+
+def test_fn_train_draws_from_its_seed_so_a_resumed_epoch_gets_the_same_images():
+    """errata augment-global-rng: resumed at (epoch 2, batch 1) in a fresh process (NumPy seeded
+    as set_seed does), the module's _fn_train gives the images of an uninterrupted run; the printed
+    draws (tl.prepro's is_random: NumPy's global generator; crop flag on) give others."""
+    from dlbook.compat import tl
+
+    def printed_draws(img, target):
+        img = tl.prepro.crop(img, 24, 24, True)
+        img = tl.prepro.flip_axis(img, is_random=True)
+        return img, np.reshape(target, ())
+
+    images = np.random.default_rng(0).uniform(0, 255, (12, 32, 32, 3)).astype(np.float32)
+    data = ArrayDataset(images, np.arange(12, dtype=np.int32))
+    for fn, resumes_exactly in ((chapter._fn_train, True), (printed_draws, False)):
+        def epoch_2_from_batch_1(resumed):
+            np.random.seed(0)
+            loader = Dataloader(data, batch_size=4, shuffle=True, transforms=[fn], seed=1, prefetch=None)
+            if resumed:
+                loader.seek(2, 1)
+            else:
+                list(loader), list(loader)  # epochs 0 and 1
+            return [x.numpy() for x, _ in loader][-2:]
+
+        uninterrupted, resumed = epoch_2_from_batch_1(False), epoch_2_from_batch_1(True)
+        same = all(np.array_equal(a, b) for a, b in zip(uninterrupted, resumed))
+        assert same == resumes_exactly, fn.__name__
 
 
 def test_test_loader_crops_and_standardizes_as_training_does(tmp_path):

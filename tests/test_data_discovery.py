@@ -30,28 +30,6 @@ IMAGES, LABELS = "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"
 TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
 
 
-def _tensorflow_global_state():
-    """(global seed, op determinism) of TensorFlow, or the defaults when it is not imported."""
-    if "tensorflow" not in sys.modules:
-        return None, False
-    from tensorflow.python.eager import context
-    from tensorflow.python.framework import config
-    return context.global_seed(), config.is_op_determinism_enabled()
-
-
-@pytest.fixture(autouse=True)
-def _tensorflow_global_state_restored():
-    """The `dlbook run` calls here seed TensorFlow and turn on op determinism (dlbook.utils.set_seed);
-    put both back as they were, so no later test runs under a global state it did not set."""
-    before = _tensorflow_global_state()
-    yield
-    if _tensorflow_global_state() != before:
-        import tensorflow as tf
-        from tensorflow.python.framework import config
-        tf.random.set_seed(before[0])
-        (config.enable_op_determinism if before[1] else config.disable_op_determinism)()
-
-
 @pytest.fixture
 def data(tmp_path):
     """A data directory holding copies of the tiny MNIST and CIFAR-10 (the "real" data here)."""

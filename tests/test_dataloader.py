@@ -183,6 +183,67 @@ def test_dataloader_drop_last_no_shuffle_and_shuffle_buffer():
     assert all(sorted(order) == list(range(10)) for order in orders) and orders[0] != orders[1]
 
 
+def _with_global_seed(seed, fn):
+    """``fn()`` with TensorFlow's global seed set to ``seed``; the previous one put back."""
+    from tensorflow.python.eager import context
+    before = context.global_seed()
+    tf.random.set_seed(seed)
+    try:
+        return fn()
+    finally:
+        tf.random.set_seed(before)
+
+
+def test_buffered_shuffle_depends_on_the_loaders_seed_and_epoch_only():
+    """dlbook's default global seed is 0 (set_seed), under which Dataset.shuffle with a tensor seed
+    raised OperatorNotAllowedInGraphError; and a global seed must not change the loader's order."""
+    def orders(seed=3, epoch=2, buffer_size=4):
+        loader = Dataloader(_index_dataset(30), batch_size=8, shuffle=True, shuffle_buffer_size=buffer_size,
+                            seed=seed)
+        loader.epoch = epoch
+        return [np.concatenate([y.numpy() for _, y in loader]).tolist() for _ in range(2)]
+
+    reference = _with_global_seed(0, orders)
+    assert _with_global_seed(5, orders) == reference == _with_global_seed(None, orders)
+    assert all(sorted(order) == list(range(30)) for order in reference) and reference[0] != reference[1]
+    assert _with_global_seed(0, lambda: orders(epoch=3))[0] == reference[1]
+    assert _with_global_seed(0, lambda: orders(seed=4)) != reference
+    for order in reference + _with_global_seed(0, lambda: orders(buffer_size=1)):
+        # a buffer of k holds the next k indices: position p gives an index below p + k
+        assert all(index < position + 4 for position, index in enumerate(order))
+    assert _with_global_seed(0, lambda: orders(buffer_size=1)) == [list(range(30))] * 2
+
+
+def test_buffered_shuffle_with_a_buffer_as_large_as_the_set_is_uniform():
+    """Over 500 seeds, each of 5 indices comes first about 100 times (binomial sd 9)."""
+    from dlbook.data.dataset import buffered_shuffle
+    firsts = tf.data.Dataset.range(500).flat_map(
+        lambda seed: buffered_shuffle(5, 5, tf.stack([seed, tf.constant(1, tf.int64)])).take(1))
+    counts = np.bincount(list(firsts.as_numpy_iterator()), minlength=5)
+    assert counts.sum() == 500 and np.all(np.abs(counts - 100) < 35), counts
+
+
+def test_seek_gives_the_rest_of_an_epoch_as_the_uninterrupted_run_had_it():
+    def make():
+        return Dataloader(_index_dataset(20), batch_size=6, shuffle=True, seed=2,
+                          batch_transforms=[train_transform])
+
+    uninterrupted = make()
+    uninterrupted.epoch = 3
+    epoch_3, epoch_4 = _numpy_batches(uninterrupted), _numpy_batches(uninterrupted)
+    resumed = make()
+    resumed.seek(3, 2)
+    assert _same_batches(_numpy_batches(resumed), epoch_3[2:]) and resumed.epoch == 4
+    assert _same_batches(_numpy_batches(resumed), epoch_4)   # the next epoch is whole
+    resumed.seek(3)
+    assert _same_batches(_numpy_batches(resumed), epoch_3)
+    resumed.seek(4, len(resumed))
+    assert list(resumed) == [] and resumed.epoch == 5
+    for bad in (-1, len(resumed) + 1, 1.5):
+        with pytest.raises(UsageError, match="seek"):
+            resumed.seek(0, bad)
+
+
 def test_dataloader_is_repeatable_per_seed_and_epoch():
     def epoch_of(seed, epoch):
         loader = Dataloader(_index_dataset(20), batch_size=8, shuffle=True, seed=seed,
@@ -260,6 +321,9 @@ def test_dataloader_bad_arguments():
     data = _index_dataset(3)
     with pytest.raises(UsageError, match="batch_size"):
         Dataloader(data, batch_size=0)
+    for bad in (0, -2, 2.5):
+        with pytest.raises(UsageError, match="shuffle_buffer_size"):
+            Dataloader(data, shuffle=True, shuffle_buffer_size=bad)
     with pytest.raises(DataError, match="empty"):
         Dataloader(ArrayDataset(np.zeros((0, 2)), np.zeros(0)))
     with pytest.raises(ShapeError, match="targets"):

@@ -128,14 +128,14 @@ images = rng.normal(1.0, 2.0, size=(16, 8, 8, 3)).astype(np.float32)
 labels = rng.integers(0, 10, size=16).astype(np.int32)
 cnn = lambda: get_model_batchnorm([None, 8, 8, 3])
 adam = lambda: tf.optimizers.Adam(1e-3)
-layer = lambda net, name: next(l for l in net.all_layers if l.name == name)
+first = lambda net, kind: next(l for l in net.all_layers if type(l).__name__ == kind)  # the first such layer
 halves = [slice(0, 8), slice(8, 16)]
 
 one, one_opt = build(default, cnn, adam)
 init = [w.numpy() for w in one.all_weights]
-conv1 = layer(one, "conv1")(tf.constant(images))   # batch1's input, at the initial weights
+conv1 = first(one, "Conv2d")(tf.constant(images))   # the first BatchNorm's input, at the initial weights
 stats = [tf.nn.moments(conv1[h], [0, 1, 2]) for h in halves]
-v0 = layer(one, "batch1").moving_var.numpy()
+v0 = first(one, "BatchNorm2d").moving_var.numpy()
 two, two_opt = build(mirrored, cnn, adam, init)
 ghost, _ = build(default, cnn, adam, init)   # one device, each half with its own BN statistics
 per_example = distribute.per_example_cross_entropy
@@ -143,10 +143,10 @@ bn_out = {
     "loss_one": float(distribute.TrainStep(default, one, one_opt, per_example)(images, labels)[0]),
     "loss_two": float(distribute.TrainStep(mirrored, two, two_opt, per_example)(images, labels)[0]),
     "loss_ghost": sum(float(tf.reduce_sum(per_example(ghost(images[h]), labels[h]))) for h in halves) / 16,
-    "mean_one": layer(one, "batch1").moving_mean.numpy().tolist(),
-    "mean_two": layer(two, "batch1").moving_mean.numpy().tolist(),
-    "var_one": layer(one, "batch1").moving_var.numpy().tolist(),
-    "var_two": layer(two, "batch1").moving_var.numpy().tolist(),
+    "mean_one": first(one, "BatchNorm2d").moving_mean.numpy().tolist(),
+    "mean_two": first(two, "BatchNorm2d").moving_mean.numpy().tolist(),
+    "var_one": first(one, "BatchNorm2d").moving_var.numpy().tolist(),
+    "var_two": first(two, "BatchNorm2d").moving_var.numpy().tolist(),
     "var_replica_mean": (0.99 * v0 + 0.01 * (stats[0][1] + stats[1][1]) / 2).numpy().tolist(),
     "copy_diff": max(max_diff(v.values[:1], v.values[1:]) for v in two.all_weights),
     "aggregations": sorted({v.aggregation.name for v in two.nontrainable_weights}),
@@ -161,7 +161,7 @@ except Exception as exc:
 shares = mirrored.experimental_distribute_values_from_function(
     lambda ctx: images[halves[ctx.replica_id_in_sync_group]])
 mirrored.run(tf.function(plain), args=(shares,))
-mean = layer(plain, "batch1").moving_mean
+mean = first(plain, "BatchNorm2d").moving_mean
 bn_out["plain_copy_diff"] = max_diff(mean.values[:1], mean.values[1:])
 print("RESULT " + json.dumps({"mlp": mlp_out, "bn": bn_out}))
 """

@@ -47,7 +47,8 @@ def runs(tmp_path_factory):
     config = dict(CHAT_CONFIG, vocabulary_size=len(vocab))
     random.seed(2)  # Keras's GRU cells draw their initial weights' seeds from Python's generator
     tf.random.set_seed(2)  # weights whose greedy replies to QUERIES have many lengths, 0 and 8 included
-    bot = get_seq2seq_model(**{k: v for k, v in config.items() if k != "query_len"})
+    bot = get_seq2seq_model(**{k: v for k, v in config.items() if k not in ("query_len", "embedding_size")},
+                            emb_dim=config["embedding_size"])
     save_run_files(root / "chat", config, vocab)
     save_weights(bot, root / "chat" / "model.h5")
     save_checkpoint(root / "chat", bot, tf.optimizers.Adam(), 1)

@@ -182,12 +182,12 @@ def test_section_1_10_3_runs(capsys):
 
 def test_reload_gives_bit_equal_logits(tmp_path):
     """save_weights('model.h5') then load into a fresh 1.10.4 model: bit-equal logits."""
-    trained = s1_10_4_mnist_mlp.get_model([None, 784])
+    trained = s1_10_4_mnist_mlp.get_model()
     rng = np.random.default_rng(0)
     for w in trained.all_weights:  # weights unlike any fresh initialisation
         w.assign(rng.normal(scale=0.05, size=w.shape).astype(np.float32))
     save_weights(trained, tmp_path / "model.h5")
-    fresh = s1_10_4_mnist_mlp.get_model([None, 784])
+    fresh = s1_10_4_mnist_mlp.get_model()
     x = rng.random((64, 784), dtype=np.float32)
     trained.eval(), fresh.eval()
     assert not np.array_equal(trained(x).numpy(), fresh(x).numpy())

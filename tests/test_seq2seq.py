@@ -19,12 +19,12 @@ START, END = 2, 3  # ids of start_id / end_id in a Vocabulary.build vocabulary
 def tiny_model(vocabulary_size=7, decoder_seq_length=4, seed=0):
     set_seed(seed)
     return get_seq2seq_model(vocabulary_size, decoder_seq_length=decoder_seq_length, n_layer=2,
-                             n_units=8, embedding_size=4)
+                             n_units=8, emb_dim=4)
 
 
 def test_printed_call_has_the_books_architecture():
     vocabulary_size, units, emb = 50, 256, 1024
-    model = get_seq2seq_model(vocabulary_size)  # the book's n_layer=3, n_units=256, emb_dim=1024
+    model = get_seq2seq_model(vocabulary_size)  # the printed n_layer=3, n_units=256; emb_dim 1024 (the repository's)
     assert len(model.enc_layers) == len(model.dec_layers) == 3
     assert all(isinstance(layer.cell, tf.keras.layers.GRUCell) and layer.cell.units == units
                for layer in model.enc_layers + model.dec_layers)
@@ -143,7 +143,7 @@ def test_sampling_with_top_1_is_greedy():
 
 def test_chatbot_encodes_queries_as_in_training_and_refuses_empty_ones():
     vocab = Vocabulary.build(["how are you", "fine"])
-    model = get_seq2seq_model(len(vocab), decoder_seq_length=4, n_layer=1, n_units=8, embedding_size=4)
+    model = get_seq2seq_model(len(vocab), decoder_seq_length=4, n_layer=1, n_units=8, emb_dim=4)
     bot = Chatbot(model, vocab, query_len=5, max_reply_len=4)
     enc, _, _, _ = make_arrays([vocab.encode("how are you")], [[]], vocab, 5, 4)
     assert bot.encode_query("How are you?").tolist() == enc.tolist()
@@ -158,8 +158,8 @@ def test_chatbot_encodes_queries_as_in_training_and_refuses_empty_ones():
 
 def test_unpadded_query_gives_another_encoder_state_than_the_padded_one():
     """Why dlbook pads queries the same way in training and chat (errata: chat-encoder-padding):
-    TensorLayer's RNN runs over the padding, so the book's end-padded training queries and its
-    unpadded inference queries reach the decoder as different states."""
+    TensorLayer's RNN runs over the padding, so the seq2seq-chatbot repository's end-padded training
+    queries and its unpadded inference queries reach the decoder as different states."""
     model = tiny_model(seed=6)
     query = [4, 5, 6]
     unpadded = encode(model, np.array([query]))[-1][0].numpy()

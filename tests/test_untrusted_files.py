@@ -35,28 +35,6 @@ TINY_CIFAR = REPO_TINY_DIR / "cifar10" / "cifar-10-batches-py"
 REAL_FORMATS = Path(__file__).parent / "data" / "real_formats"
 
 
-def _tensorflow_global_state():
-    """(global seed, op determinism) of TensorFlow, or the defaults when it is not imported."""
-    if "tensorflow" not in sys.modules:
-        return None, False
-    from tensorflow.python.eager import context
-    from tensorflow.python.framework import config
-    return context.global_seed(), config.is_op_determinism_enabled()
-
-
-@pytest.fixture(autouse=True)
-def _tensorflow_global_state_restored():
-    """The `dlbook run` calls here seed TensorFlow and turn on op determinism (dlbook.utils.set_seed);
-    put both back as they were, so no later test runs under a global state it did not set."""
-    before = _tensorflow_global_state()
-    yield
-    if _tensorflow_global_state() != before:
-        import tensorflow as tf
-        from tensorflow.python.framework import config
-        tf.random.set_seed(before[0])
-        (config.enable_op_determinism if before[1] else config.disable_op_determinism)()
-
-
 # ---------------------------------------------------------------- hostile pickles
 def _s(text):
     """A protocol-0 string argument."""

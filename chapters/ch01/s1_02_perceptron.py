@@ -18,13 +18,13 @@ Run: `dlbook run 1.2` or `python -m chapters.ch01.s1_02_perceptron`.
 import numpy as np
 
 from dlbook.nn import perceptron
-from dlbook.options import make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.2",
                          description="1.2 Perceptron: dense layer, bias and decision boundary")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the point set")
+    add_seed_arg(parser, "the point set")
     args = parser.parse_args(argv)
 
     # ## Model: a dense layer z = Wx + b, (1.4)-(1.6): W in R^(2x3), 2 outputs, 3 inputs

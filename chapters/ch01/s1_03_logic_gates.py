@@ -18,13 +18,13 @@ import numpy as np
 
 from dlbook.nn import backprop, logic_gates
 from dlbook.nn.perceptron import perceptron
-from dlbook.options import make_parser, positive_int
+from dlbook.options import add_seed_arg, make_parser, positive_int
 
 
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.3",
                          description="1.3 Multilayer perceptron: logic gates and XOR")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    add_seed_arg(parser, "the initial weights")
     parser.add_argument("--epochs", type=positive_int, default=2000,
                         help="gradient-descent epochs of the XOR MLP")
     args = parser.parse_args(argv)

@@ -23,13 +23,13 @@ Run: `dlbook run 1.6` or `python -m chapters.ch01.s1_06_optimization`.
 import numpy as np
 
 from dlbook.nn import backprop, optimizers, validation
-from dlbook.options import make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.6",
                          description="1.6 Optimization: backprop, SGD, Adam, validation")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    add_seed_arg(parser, "the data and the initial weights")
     args = parser.parse_args(argv)
 
     # ## Setup

@@ -25,13 +25,13 @@ import numpy as np
 
 from dlbook.nn import regularization as reg
 from dlbook.nn import validation
-from dlbook.options import make_parser, positive_int
+from dlbook.options import add_seed_arg, make_parser, positive_int
 
 
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.7",
                          description="1.7 Regularization")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    add_seed_arg(parser, "the data and the initial weights")
     parser.add_argument("--patience", type=positive_int, default=200,
                         help="early stopping: epochs without a better validation loss")
     args = parser.parse_args(argv)

@@ -18,13 +18,13 @@ Run: `dlbook run 1.8` or `python -m chapters.ch01.s1_08_cnn`.
 import numpy as np
 
 from dlbook.nn import conv
-from dlbook.options import make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.8",
                          description="1.8 Convolutional neural networks")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the Fig 1.18 example values")
+    add_seed_arg(parser, "the Fig 1.18 example values")
     args = parser.parse_args(argv)
 
     # ## Setup

@@ -21,7 +21,7 @@ import numpy as np
 
 from dlbook.nn import rnn
 from dlbook.nn.activations import sigmoid
-from dlbook.options import make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 def keras_final_state(cell, weights, xs, n_states):
@@ -39,7 +39,7 @@ def keras_final_state(cell, weights, xs, n_states):
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.9",
                          description="1.9 Recurrent neural networks")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of weights and inputs")
+    add_seed_arg(parser, "the weights and inputs")
     args = parser.parse_args(argv)
 
     # ## Setup

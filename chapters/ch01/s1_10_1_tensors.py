@@ -27,7 +27,7 @@ import numpy as np
 
 from dlbook.metrics import accuracy
 from dlbook.models import MLPModel
-from dlbook.options import make_parser, positive_int
+from dlbook.options import add_seed_arg, make_parser, positive_int
 from dlbook.utils import set_seed
 
 
@@ -67,7 +67,7 @@ def main(argv=None):
     parser = make_parser(prog="dlbook run 1.10.1",
                          description="Listing 1.1 (eager tensors) and Listing 1.2 (GradientTape loop).")
     parser.add_argument("--epochs", type=positive_int, default=5, help="epochs of Listing 1.2's loop")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    add_seed_arg(parser, "the data, the initial weights and the batch order")
     args = parser.parse_args(argv)
     set_seed(args.seed)
 

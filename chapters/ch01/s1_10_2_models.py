@@ -26,7 +26,7 @@ import tensorflow as tf
 from tensorlayer.layers import Input, Dense
 from tensorlayer.models import Model
 
-from dlbook.options import make_parser
+from dlbook.options import add_seed_arg, make_parser
 from dlbook.utils import set_seed
 
 
@@ -69,7 +69,7 @@ def copy_weights(source, target):
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.10.2",
                          description="Listings 1.3 and 1.4: static and dynamic MLP, the same function.")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    add_seed_arg(parser, "the initial weights and the input batch")
     args = parser.parse_args(argv)
     set_seed(args.seed)
     data = np.random.default_rng(args.seed).random((8, 784), dtype=np.float32)  # errata: listing-1.3-data

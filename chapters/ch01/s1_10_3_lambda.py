@@ -25,7 +25,7 @@ import numpy as np  # errata: lambda-keras-np
 import tensorflow as tf
 import tensorlayer as tl
 
-from dlbook.options import make_parser
+from dlbook.options import add_seed_arg, make_parser
 from dlbook.utils import set_seed
 
 
@@ -97,7 +97,7 @@ def train_customize_model(model, data_x, data_y, steps=50, learning_rate=0.1):
 
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.10.3", description="The Lambda layer listings of 1.10.3.")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    add_seed_arg(parser, "the initial weights and the data")
     args = parser.parse_args(argv)
     set_seed(args.seed)
     ones = np.ones([8, 3], dtype=np.float32)

@@ -7,9 +7,10 @@ Dense(800, relu) -> Dropout(0.5) -> Dense(800, relu) -> Dropout(0.5) -> Dense(10
 parameters); the accuracy ``acc`` in TF ops; ``tl.utils.fit(network, train_op=Adam(0.0001),
 cost=tl.cost.cross_entropy, ..., batch_size=256, n_epoch=20, X_val, y_val, eval_train=True)``;
 ``tl.utils.test(...)``; ``network.save_weights('model.h5')``. Each printed line is below as
-printed, or changed in place where the book is wrong or names a broken API (``# errata:``,
-docs/errata.md). Then ``model.h5`` is reloaded into a fresh model, which must compute bit-equal
-logits.
+printed, or changed in place: where the book is wrong or names a broken API (``# errata:``,
+docs/errata.md), or where the value is a command-line option whose default is the printed one
+(``# book:`` and the printed line). Then ``model.h5`` is reloaded into a fresh model, which must
+compute bit-equal logits.
 
 The run lives in ``--output-dir`` (default ``runs/mnist_mlp``), a run directory of
 :mod:`dlbook.session`: ``model.h5``, ``checkpoint.h5`` and ``run.json`` are saved together after
@@ -57,9 +58,9 @@ def load_data(data_dir=None, download=False):
 
 
 # Build the model
-def get_model(inputs_shape=(None, 784)):
+def get_model():
     """The listing's model, line for line."""
-    ni = tl.layers.Input(list(inputs_shape))
+    ni = tl.layers.Input([None, 784])
     nn = tl.layers.Dropout(keep=0.8)(ni)
     nn = tl.layers.Dense(n_units=800, act=tf.nn.relu)(nn)
     nn = tl.layers.Dropout(keep=0.5)(nn)
@@ -101,18 +102,18 @@ def main(argv=None):
 
     X_train, y_train, X_val, y_val, X_test, y_test = load_data(args.data_dir, args.download)
     with distribute.scope(strategy):
-        network = get_model([None, 784])
+        network = get_model()
         train_op = tf.optimizers.Adam(learning_rate=args.learning_rate)
 
     # Train
     history = fit(  # errata: fit-partial-batch
         network,
-        train_op=train_op,
+        train_op=train_op,  # book: train_op=tf.optimizers.Adam(learning_rate=0.0001),
         cost=tl.cost.cross_entropy,
         X_train=X_train, y_train=y_train,
         acc=acc,
-        batch_size=args.batch_size,
-        n_epoch=args.epochs,
+        batch_size=args.batch_size,  # book: batch_size=256,
+        n_epoch=args.epochs,  # book: n_epoch=20,
         X_val=X_val, y_val=y_val, eval_train=True,
         seed=args.seed, session=run, strategy=None if args.strategy == "default" else strategy,
     )
@@ -139,7 +140,7 @@ def main(argv=None):
 
 def check_reload(network, weights_path, X_test, y_test):
     """Load ``weights_path`` into a fresh model: it must compute bit-equal logits."""
-    reloaded = get_model([None, 784])
+    reloaded = get_model()
     load_weights(reloaded, weights_path)
     logits, reloaded_logits = predict(network, X_test), predict(reloaded, X_test)
     if not np.array_equal(logits, reloaded_logits):

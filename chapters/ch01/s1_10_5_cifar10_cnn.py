@@ -4,14 +4,16 @@ Description: the book's CNN with batch normalization, fed by its Dataset / Datal
 
 The listing, in its order: the augmentation ``_fn_train``; ``train_ds = tl.data.CIFAR10(...)``,
 ``train_dl = tl.data.Dataloader(train_ds, transforms=[_fn_train], shuffle=True, ...)``,
-``test_ds``, ``test_dl``; ``for X_batch, y_batch in train_dl:`` around the training code; and
-``get_model_batchnorm([None, 24, 24, 3])`` (``dlbook.models.cnn``: two 5x5x64 convolutions, each
-with BatchNorm2d and 3x3/2 max-pooling, then Dense 384-192-10; 1,068,426 trainable parameters).
-TensorLayer never released ``tl.data``; ``dlbook.data`` provides it on tf.data (errata tl-data).
-Printed lines that are wrong are changed in place (``# errata:``, docs/errata.md): the printed
-``_fn_train`` crops the centre and does not normalize, and the printed ``test_dl`` feeds 32x32
-images to a model trained on 24x24 crops. Training: Adam (learning rate 0.0001, the book's batch
-of 128) in a ``tf.GradientTape`` step compiled with ``tf.function``.
+``test_ds``, ``test_dl``; ``for X_batch, y_batch in train_dl:`` around the training code; and the
+model ``get_model_batchnorm`` (``dlbook/models/cnn.py``, built here for 24x24 crops: two 5x5x64
+convolutions, each with BatchNorm2d and 3x3/2 max-pooling, then Dense 384-192-10; 1,068,426
+trainable parameters). TensorLayer never released ``tl.data``; ``dlbook.data`` provides it on
+tf.data (errata tl-data). Printed lines are changed in place where needed (``# errata:``,
+docs/errata.md): the printed ``_fn_train`` crops the centre, does not normalize and draws from
+NumPy's global generator, and the printed ``test_dl`` feeds 32x32 images to a model trained on
+24x24 crops. Training (the listing leaves it to the reader, with no
+batch size or optimizer): Adam with 1.10.4's learning rate 0.0001 and batches of 128, in a
+``tf.GradientTape`` step compiled with ``tf.function``.
 
 ``--augment numpy`` runs the listing's NumPy ``_fn_train``, image by image, through
 ``tf.numpy_function``; ``--augment tf`` (default) the same augmentation in TF ops on whole
@@ -28,7 +30,7 @@ training and 200 test images, so the defaults become batch 32 and 15 epochs) the
 ends near 78% (chance: 10%) in under a minute. On the real CIFAR-10 (20,000 of its 50,000
 training images, as in ../shared/data), ``dlbook run 1.10.5 --data-dir ../shared/data --epochs 50``
 reaches 70.7% test accuracy (68.1% after 30 epochs, 60.8% after 10), at about 30 s per epoch
-(~800 images/s of training) on 2 CPU cores; the book's learning rate 0.0001 learns slowly.
+(~800 images/s of training) on 2 CPU cores; the learning rate 0.0001 learns slowly.
 """
 # Setup
 import numpy as np
@@ -49,19 +51,19 @@ PROG = "dlbook run 1.10.5"
 RUN_KEYS = ("seed", "batch_size", "learning_rate", "augment", "strategy")
 
 
-# The listing's augmentation, one image at a time in NumPy. ``seed`` (given by the Dataloader,
-# from the seed, the epoch and the image) makes every draw repeatable.
-def _fn_train(img, target, seed=None):
+# The listing's augmentation, one image at a time in NumPy. Its random draws come from ``seed``
+# (given by the Dataloader, from the seed, the epoch and the image), so a resumed run redraws them.
+def _fn_train(img, target, seed=None):  # errata: augment-global-rng
     rng = np.random.default_rng(None if seed is None else np.asarray(seed, np.int64) % 2**32)
     # 1. randomly crop a 24 x 24 piece of the image
     top, left = rng.integers(0, img.shape[0] - 24 + 1), rng.integers(0, img.shape[1] - 24 + 1)
     img = img[top:top + 24, left:left + 24]  # errata: crop-random
     # 2. randomly flip the image left to right
-    img = img[:, ::-1] if rng.uniform() < 0.5 else img  # tl.prepro.flip_axis(img, is_random=True), from rng
+    img = tl.prepro.flip_axis(img, axis=1) if rng.uniform() < 0.5 else img  # errata: augment-global-rng
     # 3. normalize: subtract the mean of the pixels and divide by their standard deviation
-    img = (img - img.mean()) / max(float(img.std()), 1 / np.sqrt(img.size))  # errata: samplewise-norm
+    img = (img - img.mean()) / max(float(img.std()), img.size ** -0.5)  # errata: samplewise-norm
     target = np.reshape(target, ())
-    return img.astype(np.float32), target
+    return img, target
 
 
 def make_steps(net, optimizer, strategy=None):
@@ -104,8 +106,8 @@ def evaluate(net, eval_step, test_dl):
 
 def parse_args(argv):
     parser = make_parser(prog=PROG, description="The book's BatchNorm CNN trained on CIFAR-10 with the Dataloader "
-                                                "API. Unless given, --epochs and --batch-size are 10 and 128 (the "
-                                                "book's batch size) on CIFAR-10, 15 and 32 on the tiny subset.")
+                                                "API. Unless given, --epochs and --batch-size are 10 and 128 on "
+                                                "CIFAR-10, 15 and 32 on the tiny subset.")
     add_training_args(parser, epochs=None, batch_size=None, output_dir="runs/cifar10_cnn")
     distribute.add_strategy_args(parser)
     parser.add_argument("--learning-rate", type=positive_float, default=0.0001, help="Adam learning rate")
@@ -129,12 +131,12 @@ def main(argv=None):
     # Load the data, with the augmentation
     train_ds = CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
     if args.augment == "numpy":
-        train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,
-                              batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)
+        train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,  # errata: tl-data
+                              batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)  # errata: tl-data
     else:  # the same augmentation in TF ops, on whole batches
         train_dl = Dataloader(train_ds, batch_transforms=[train_transform], shuffle=True,
                               batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)
-    test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=location.path)
+    test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
     test_dl = Dataloader(test_ds, batch_size=batch_size, batch_transforms=[test_transform])  # errata: cifar-test-dl-transform
     run.fix(examples=len(train_ds))
     print(f"{len(train_ds):,} training and {len(test_ds):,} test images, batch size {batch_size}, "
@@ -151,9 +153,9 @@ def main(argv=None):
     first_epoch = run.epoch
     with run:
         for epoch in run.epochs(args.epochs, len(train_dl)):
-            train_dl.epoch = epoch  # this epoch's order and crops (also after a --resume)
+            train_dl.seek(epoch, run.step)  # this epoch's order and crops, from where a --resume left off
             net.train()
-            for X_batch, y_batch in run.remaining(train_dl):
+            for X_batch, y_batch in train_dl:
                 _loss, _acc = train_step(X_batch, y_batch)
                 run.record(_loss, acc=_acc, n=len(y_batch))
             test_loss, test_acc = evaluate(net, eval_step, test_dl)

@@ -1,18 +1,21 @@
 """
 Title: GRU Seq2seq chatbot (1.10.6)
-Description: the book's ``Seq2seq`` of GRU cells (3 layers of 256 units, 1024-d embedding) trained
-with masked sequence cross-entropy and Adam on query -> reply pairs, then asked for several replies.
+Description: the book's ``Seq2seq`` call, GRU cells in 3 layers of 256 units (as printed; the 1024-d
+embedding is the seq2seq-chatbot repository's size, the chapter does not print one), trained with
+masked sequence cross-entropy and Adam on query -> reply pairs, then asked for several replies.
 
 Data: by default a small slice of the embedded chatterbot-corpus (categories greetings and
 conversations; ``--categories all`` gives all its 2,393 pairs, 1,245 of them distinct: repeated
 pairs are dropped); ``--corpus FILE.tsv`` reads
-query<TAB>reply lines; ``--corpus DIR`` reads the TensorLayer chatbot format the book uses
-(idx_q.npy, idx_a.npy, metadata.pkl). Queries are left-padded to ``--query-len`` words
+query<TAB>reply lines; ``--corpus DIR`` reads the format of TensorLayer's seq2seq-chatbot
+repository (idx_q.npy, idx_a.npy, metadata.pkl). Queries are left-padded to ``--query-len`` words
 (errata: chat-encoder-padding); replies get the start/end tokens and are padded to
 ``--decoder-seq-length`` with a mask, so the loss ignores the padding.
 
-Prints the loss of every epoch and, as the book, three top-n sampled replies to each seed query
-("Query > happy birthday have a nice day" / "> ..."). The run lives in ``--output-dir`` (default
+Prints the loss of every epoch and several replies to each seed query in the chapter's form
+("Query > happy birthday have a nice day" / "> ..."; the chapter shows five replies to that
+query): three, each word after the first drawn from the ``--top-n`` most likely, as TensorLayer's
+seq2seq-chatbot repository draws them. The run lives in ``--output-dir`` (default
 ``runs/chatbot``, a run directory of :mod:`dlbook.session`): after every epoch and on Ctrl-C or
 SIGTERM, ``model.h5``, ``checkpoint.h5`` (for ``--resume``), ``config.json``, ``vocab.json`` and
 ``run.json`` are saved together, so the folder always holds a chatbot that ``dlbook chat
@@ -68,7 +71,8 @@ def build_parser():
     parser.add_argument("--n-layer", type=positive_int, default=3, help="GRU layers")
     parser.add_argument("--n-units", type=positive_int, default=256, help="GRU units per layer")
     parser.add_argument("--emb-dim", dest="embedding_size", type=positive_int, default=1024,
-                        help="word embedding size")
+                        help="word embedding size (the printed call's emb_dim, whose value the chapter "
+                             "does not give; 1024 is TensorLayer's seq2seq-chatbot repository's)")
     parser.add_argument("--learning-rate", type=positive_float, default=0.001, help="Adam learning rate")
     parser.add_argument("--top-n", type=positive_int, default=3,
                         help="top-n sampling for the replies printed each epoch")
@@ -147,7 +151,7 @@ def main(argv=None):
 
     # Model: the book's Seq2seq(...) call (dlbook.models.seq2seq.get_seq2seq_model)
     model_ = get_seq2seq_model(vocabulary_size=len(vocab), decoder_seq_length=args.decoder_seq_length,
-                               n_layer=args.n_layer, n_units=args.n_units, embedding_size=args.embedding_size)
+                               n_layer=args.n_layer, n_units=args.n_units, emb_dim=args.embedding_size)
     optimizer = tf.optimizers.Adam(learning_rate=args.learning_rate)
     run.restore(model_, optimizer)  # a resumed run: its weights, Adam's state, where it stopped
     # every snapshot holds what `dlbook chat` loads: model.h5 with config.json and vocab.json
@@ -169,7 +173,7 @@ def main(argv=None):
                 run.record(train_step(enc[batch], dec[batch], target[batch], mask[batch]))
             run.end_epoch()
 
-            # Evaluate: the book prints top-n sampled replies to its seed queries every epoch.
+            # Evaluate: replies to the seed queries, top-n sampled (as the chatbot repository does).
             if args.sample_every and (epoch + 1) % args.sample_every == 0:
                 rng = np.random.default_rng([args.seed, epoch])
                 for query in SEED_QUERIES:
@@ -189,8 +193,8 @@ def build_chat_parser():
     parser.add_argument("--checkpoint", required=True, metavar="DIR",
                         help="the --output-dir of 'dlbook run 1.10.6'")
     parser.add_argument("--mode", choices=MODES, default="sample",
-                        help="greedy: the most likely word each step (one reply); sample: the book's "
-                             "top-n sampling; beam: the K most likely distinct replies")
+                        help="greedy: the most likely word each step (one reply); sample: several "
+                             "replies, top-n sampled; beam: the K most likely distinct replies")
     parser.add_argument("--replies", type=positive_int, default=3, metavar="K",
                         help="replies per query (sample and beam)")
     parser.add_argument("--top-n", type=positive_int, default=3, help="top-n for --mode sample")

@@ -87,7 +87,8 @@ def build_chatbot(directory):
     if len(vocab) != config["vocabulary_size"]:
         raise CheckpointError(f"{directory}: vocab.json has {len(vocab)} words but config.json says "
                               f"vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
-    model = get_seq2seq_model(**{k: config[k] for k in MODEL_KEYS})
+    model = get_seq2seq_model(**{k: config[k] for k in MODEL_KEYS if k != "embedding_size"},
+                              emb_dim=config["embedding_size"])  # the printed call's name for it
     return Chatbot(model, vocab, query_len=config["query_len"],
                    max_reply_len=config["decoder_seq_length"])
 

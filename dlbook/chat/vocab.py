@@ -21,7 +21,7 @@ from dlbook.fileio import atomic_path
 # A word is a run of letters/digits, optionally with inner apostrophes ("don't", "o'clock").
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
-PAD, UNK, START, END = "_", "unk", "start_id", "end_id"  # the book's (TL chatbot's) names
+PAD, UNK, START, END = "_", "unk", "start_id", "end_id"  # TL's seq2seq-chatbot repository's names
 MAX_VOCABULARY = 10_000_000  # words in a vocabulary file; far above any corpus dlbook trains on
 
 

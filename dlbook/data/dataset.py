@@ -28,8 +28,8 @@ each iteration of it is the loader's next epoch (its own order and augmentation)
 
 Randomness: a transform with a ``seed`` parameter gets a stateless seed per image or batch (a
 shape-[2] tensor; a NumPy array for NumPy transforms) derived from the loader's ``seed`` and the
-epoch, so a run is repeatable and a resumed run (``loader.epoch = k``) draws exactly what the
-uninterrupted one drew. NumPy transforms drawing from ``np.random`` (like the book's) are
+epoch, so a run is repeatable and a resumed run (``loader.epoch = k``, or ``loader.seek(k, b)``
+inside an epoch) draws exactly what the uninterrupted one drew. NumPy transforms drawing from ``np.random`` (like the book's) are
 repeatable after ``set_seed`` but a resumed run draws differently.
 """
 import inspect
@@ -187,6 +187,25 @@ def _identity(element):
     return element
 
 
+def buffered_shuffle(n, buffer_size, seed):
+    """``0 .. n-1`` as ``tf.data.Dataset.range(n).shuffle(buffer_size)`` orders them, seeded by
+    ``seed`` (a shape-[2] int64 stateless seed, a tensor) alone.
+
+    The kernel is tf.data's own ShuffleDataset: a buffer of the next ``buffer_size`` indices, each
+    output drawn uniformly from it and replaced by the next index, so index i comes out at
+    position ``i - buffer_size + 1`` or later, and ``buffer_size >= n`` gives a uniform
+    permutation. ``Dataset.shuffle(seed=...)`` would mix TensorFlow's global seed into the order
+    (and fails on a tensor seed when the global seed is 0); here the two seeds are ``seed``.
+    """
+    seed = tf.cast(seed, tf.int64)
+    seed2 = tf.where(tf.reduce_all(seed == 0), tf.constant(1, tf.int64), seed[1])  # (0, 0): "unseeded"
+    indices = tf.data.Dataset.range(n)
+    shuffled = tf.raw_ops.ShuffleDataset(
+        input_dataset=tf.data.experimental.to_variant(indices), buffer_size=tf.constant(buffer_size, tf.int64),
+        seed=seed[0], seed2=seed2, output_types=[tf.int64], output_shapes=[[]], reshuffle_each_iteration=False)
+    return tf.data.experimental.from_variant(shuffled, indices.element_spec)
+
+
 class Dataloader:
     """Batches of ``(X_batch, y_batch)`` from a :class:`Dataset`, through ``tf.data``.
 
@@ -194,8 +213,9 @@ class Dataloader:
     order; see the module docstring for NumPy vs in-graph). ``shuffle`` draws a new order every
     epoch (a full permutation, or a ``shuffle_buffer_size`` buffer); the last partial batch is
     kept unless ``drop_last``; ``output_types`` (like ``(np.float32, np.int32)``) casts the batch.
-    Each ``iter()`` is one epoch; ``epoch`` counts the completed ones (set it to resume a run's
-    random stream). :meth:`as_tf_dataset` is the same batches as a ``tf.data.Dataset``.
+    Each ``iter()`` is one epoch; ``epoch`` counts the completed ones (set it, or :meth:`seek` a
+    batch inside an epoch, to resume a run's random stream). :meth:`as_tf_dataset` is the same
+    batches as a ``tf.data.Dataset``.
     ``seed`` (default: drawn from NumPy's global generator, so ``set_seed`` fixes it) makes the
     order and every augmentation repeatable.
     """
@@ -210,6 +230,10 @@ class Dataloader:
         if output_types is not None and len(output_types) != 2:
             raise UsageError(f"output_types must be two types (images, targets), got {output_types!r}")
         self.dataset, self.batch_size = dataset, int(batch_size)
+        if shuffle_buffer_size is not None and (not isinstance(shuffle_buffer_size, (int, np.integer))
+                                                or shuffle_buffer_size < 1):
+            raise UsageError(f"Dataloader shuffle_buffer_size must be a positive integer or None (a full "
+                             f"permutation), got {shuffle_buffer_size!r}")
         self.shuffle, self.drop_last = shuffle, drop_last
         self.shuffle_buffer_size, self.num_parallel_calls, self.prefetch = (
             shuffle_buffer_size, num_parallel_calls, prefetch)
@@ -220,6 +244,7 @@ class Dataloader:
         arrays = dataset.arrays()
         self._tensors = None if arrays is None else tuple(tf.convert_to_tensor(a) for a in arrays)
         self._iterator = self._iterator_epoch = None
+        self._skip = 0  # batches of the next epoch to leave out (seek)
         self._item_stages, self._batch_stages = _stages(transforms), _stages(batch_transforms)
         self._item_dtypes = self._item_shapes = None  # of dataset[i]: set by _probe
         self._probe()
@@ -233,6 +258,17 @@ class Dataloader:
     @epoch.setter
     def epoch(self, value):
         self._epoch.assign(int(value))
+        self._skip = 0
+
+    def seek(self, epoch, batch=0):
+        """Make the next ``for batch in loader`` give epoch ``epoch`` from its batch ``batch`` on
+        (counted from 0): the batches an uninterrupted run got there, as a run resumed inside an
+        epoch needs them. ``seek(k)`` is ``loader.epoch = k``."""
+        if not isinstance(batch, (int, np.integer)) or not 0 <= batch <= len(self):
+            raise UsageError(f"Dataloader.seek: batch must be an integer from 0 to {len(self)} "
+                             f"(the batches of an epoch), got {batch!r}")
+        self.epoch = epoch
+        self._skip = int(batch)
 
     def __repr__(self):  # also what Keras prints when given the loader itself: name the fix
         return (f"<Dataloader: {len(self)} batches of {self.batch_size} from {type(self.dataset).__name__} "
@@ -247,13 +283,14 @@ class Dataloader:
     def __iter__(self):
         """One epoch of batches. One ``tf.data`` pipeline runs over all epochs (built once; it
         prefetches the next epoch's first batches during evaluation)."""
-        if self._iterator_epoch == self.epoch:
+        skip, self._skip = self._skip, 0
+        if self._iterator_epoch == self.epoch and not skip:
             iterator = self._iterator
         else:
             every_epoch = tf.data.Dataset.range(self.epoch, 2**62).flat_map(self._epoch_dataset)
-            iterator = iter(self._prefetched(every_epoch))
+            iterator = iter(self._prefetched(every_epoch.skip(skip)))
         self._iterator_epoch = None  # an epoch left half-way is not continued
-        for _ in range(len(self)):
+        for _ in range(len(self) - skip):
             yield next(iterator)
         self.epoch += 1
         self._iterator, self._iterator_epoch = iterator, self.epoch
@@ -281,9 +318,8 @@ class Dataloader:
         if not self.shuffle:
             return tf.data.Dataset.range(n)
         if self.shuffle_buffer_size:
-            shuffle_seed = tf.cast(tf.random.experimental.stateless_fold_in(epoch_seed, 2)[0], tf.int64)
-            return tf.data.Dataset.range(n).shuffle(self.shuffle_buffer_size, seed=shuffle_seed,
-                                                     reshuffle_each_iteration=False)
+            return buffered_shuffle(n, self.shuffle_buffer_size,
+                                    tf.random.experimental.stateless_fold_in(epoch_seed, 2))
         order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=epoch_seed)
         return tf.data.Dataset.from_tensor_slices(order)
 

@@ -5,7 +5,8 @@ image equally likely), a random left-right flip (probability 1/2), then per-imag
 standardization: subtract the image's mean and divide by its standard deviation, over all its
 pixels and channels (``tf.image.per_image_standardization``; the std is floored at
 1/sqrt(pixels*channels) so a flat image gives zeros, not a division by zero).
-Test (the book's ``_fn_test``): the central 24x24 crop, then the same standardization.
+Test (the book prints no test transform: errata cifar-test-dl-transform): the central 24x24
+crop, then the same standardization.
 
 The TF transforms take ``(img, target)`` and return them, like the book's; ``img`` may be one
 image ``[H, W, C]`` or a batch ``[N, H, W, C]`` (each image then gets its own crop and flip), so
@@ -16,16 +17,16 @@ tensor, passed by the Dataloader) the draws are stateless and so repeatable.
 The book's printed calls do something else (see docs/errata.md, section 1.10.5):
 ``tl.prepro.crop(img, 24, 24, False)`` is a central crop, and ``tl.prepro.samplewise_norm(img)``
 with default arguments returns the image unchanged. ``numpy_train_transform`` /
-``numpy_test_transform`` are the corrected NumPy versions (the oracle of the tests, and what
-``--augment numpy`` runs). :func:`book_fn_train` is the listing exactly as printed, kept to run
-and measure it.
+``numpy_test_transform`` are the corrected NumPy versions (the oracle of the tests; the 1.10.5
+module's ``_fn_train``, which ``--augment numpy`` runs, computes the same). :func:`book_fn_train`
+is the listing exactly as printed, kept to run and measure it.
 """
 import numpy as np
 import tensorflow as tf
 
 from dlbook.compat import tl
 
-CROP = 24  # the book trains and tests on 24x24 crops of the 32x32 CIFAR-10 images
+CROP = 24  # the book trains on 24x24 crops of the 32x32 CIFAR-10 images, its model takes 24x24
 
 
 def in_graph(fn):
@@ -78,20 +79,21 @@ def standardize(images):
 
 @in_graph
 def train_transform(img, target, seed=None):
-    """The book's ``_fn_train`` in TF ops: random crop, random flip, standardization."""
+    """The book's ``_fn_train`` as its comments describe it, in TF ops: random crop, random flip,
+    standardization."""
     return standardize(random_crop_flip(img, seed=seed)), target
 
 
 @in_graph
 def test_transform(img, target):
-    """The book's ``_fn_test`` in TF ops: central crop, standardization."""
+    """The test images' transform (not printed in the book) in TF ops: central crop, standardization."""
     return standardize(central_crop(img)), target
 
 
 def numpy_standardize(img):
     """NumPy reference of :func:`standardize` for one image (float32)."""
     img = np.asarray(img, dtype=np.float32)
-    std = max(float(img.std()), 1.0 / np.sqrt(img.size))
+    std = max(float(img.std()), img.size ** -0.5)  # a Python float: the division stays float32
     return ((img - img.mean()) / std).astype(np.float32)
 
 
@@ -112,7 +114,7 @@ def numpy_train_transform(img, target, seed=None):
 
 
 def numpy_test_transform(img, target):
-    """The book's ``_fn_test`` corrected, in NumPy: central crop, standardization."""
+    """NumPy reference of :func:`test_transform`: central crop, standardization."""
     top, left = (img.shape[0] - CROP) // 2, (img.shape[1] - CROP) // 2
     img = img[top:top + CROP, left:left + CROP]
     return numpy_standardize(img), np.reshape(target, ())

@@ -1,7 +1,7 @@
-"""The GRU Seq2seq chatbot model of section 1.10.6, built with ``tl.models.Seq2seq`` as printed.
+"""The GRU Seq2seq chatbot model of section 1.10.6, built with TensorLayer's ``Seq2seq`` as printed.
 
     from dlbook.models import get_seq2seq_model, masked_sequence_loss
-    model = get_seq2seq_model(vocabulary_size=1000)      # 3 GRU layers of 256 units, 1024-d embedding
+    model = get_seq2seq_model(vocabulary_size=1000)      # 3 GRU layers of 256 units
     model.train()
     logits = model(inputs=[encoder_ids, decoder_ids])    # [batch, decoder_seq_length, vocabulary_size]
     loss = masked_sequence_loss(logits, target_ids, target_mask)
@@ -12,30 +12,35 @@ Training compiles with tf.function (dlbook.compat makes TL's RNN graph-friendly)
 """
 from dlbook.compat import tl
 import tensorflow as tf
+from tensorlayer.models import Seq2seq
 
 
-def get_seq2seq_model(vocabulary_size, decoder_seq_length=20, n_layer=3, n_units=256,
-                      embedding_size=1024, name=None):
+def get_seq2seq_model(vocabulary_size, decoder_seq_length=20, n_layer=3, n_units=256, emb_dim=1024):
     """The book's chatbot: ``Seq2seq`` with GRU cells for the encoder and the decoder.
 
-    Defaults are the book's (``decoder_seq_length=20``, ``n_layer=3``, ``n_units=256``,
-    ``emb_dim=1024``). The returned TensorLayer model must be put in ``train()``/``eval()`` mode
-    before it is called.
+    ``n_layer=3`` and ``n_units=256`` are printed in the chapter. ``decoder_seq_length``,
+    ``vocabulary_size`` and ``emb_dim`` are names the printed call passes without giving their
+    values; the defaults 20 and 1024 are those of TensorLayer's seq2seq-chatbot repository, and
+    the vocabulary comes from the data. The returned TensorLayer model must be put in
+    ``train()``/``eval()`` mode before it is called.
     """
-    return tl.models.Seq2seq(
+    # Seq2seq model
+    model_ = Seq2seq(
         decoder_seq_length=decoder_seq_length,
         cell_enc=tf.keras.layers.GRUCell,
         cell_dec=tf.keras.layers.GRUCell,
-        n_layer=n_layer,
-        n_units=n_units,
-        embedding_layer=tl.layers.Embedding(vocabulary_size=vocabulary_size, embedding_size=embedding_size),
-        name=name,
+        n_layer=n_layer,  # book: n_layer=3,
+        n_units=n_units,  # book: n_units=256,
+        embedding_layer=tl.layers.Embedding(vocabulary_size=vocabulary_size,
+                                            embedding_size=emb_dim),
     )
+    return model_
 
 
 def masked_sequence_loss(logits, target_seqs, target_mask):
     """Mean cross-entropy over the positions where ``target_mask`` is 1 (TensorLayer's
-    ``cross_entropy_seq_with_mask``, as in the book). ``logits``: [batch, steps, vocabulary]."""
+    ``cross_entropy_seq_with_mask``, as TensorLayer's seq2seq-chatbot repository trains the
+    model; the chapter prints no training code). ``logits``: [batch, steps, vocabulary]."""
     vocabulary_size = logits.shape[-1]
     return tl.cost.cross_entropy_seq_with_mask(
         logits=tf.reshape(logits, [-1, vocabulary_size]), target_seqs=target_seqs,

@@ -8,7 +8,8 @@ and calls the session around it::
     run.restore(net, optimizer)                          # a resumed run: weights, Adam, position
     with run:                                            # SIGINT / SIGTERM: save, then stop
         for epoch in run.epochs(n_epoch, len(train_dl)):
-            for X_batch, y_batch in run.remaining(train_dl):      # skips the steps already done
+            train_dl.seek(epoch, run.step)                        # skips the steps already done
+            for X_batch, y_batch in train_dl:
                 _loss, _acc = train_step(X_batch, y_batch)
                 run.record(_loss, acc=_acc, n=len(y_batch))       # NaN guard, progress, signals
             run.end_epoch(test_acc=evaluate(...))                 # commits the run's files at once
@@ -237,7 +238,7 @@ class Session:
         return snapshot
 
     def save_weights(self, model, name=WEIGHTS_NAME):
-        """The book's ``model.save_weights('model.h5')`` for the session's model: commit the run
+        """The book's ``network.save_weights('model.h5')`` for the session's model: commit the run
         now (its ``model.h5`` holds these weights) and return the path of ``name``."""
         if model is not self.model or name != WEIGHTS_NAME:
             raise UsageError(f"a session saves the weights of its own model as {WEIGHTS_NAME}")
@@ -280,10 +281,6 @@ class Session:
             self._progress = EpochProgress(epoch, n_epoch, n_steps, verbose, shown)
             self._started = time.perf_counter()
             yield epoch
-
-    def remaining(self, batches):
-        """``batches`` without the ones the resumed epoch already trained on."""
-        return itertools.islice(batches, self.step, None)
 
     def record(self, loss, n=1, **metrics):
         """After a train step (or ``len(loss)`` steps): its loss and metrics, ``n`` examples each.
