@@ -24,6 +24,7 @@ and, with the faster of the two dlbook steps, the input pipeline's settings:
 
     python scripts/bench_cifar_step.py                       # ~5 minutes on 2 shared cores
     python scripts/bench_cifar_step.py --images 2560 --repeats 3
+    python scripts/bench_cifar_step.py --deterministic --skip-pipeline   # as 1.10.5 runs (set_seed)
 """
 import argparse
 import os
@@ -160,11 +161,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--skip-pipeline", action="store_true", help="only the four step contenders")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="TF op determinism on for every contender (as set_seed does in 1.10.5)")
     args = parser.parse_args(argv)
-    set_seed(0, deterministic=False)  # determinism costs speed; a training run may pay it, a benchmark not
+    set_seed(0, deterministic=args.deterministic)  # process-wide: it cannot differ between contenders
     images, labels, source = load_images(args.data_dir, args.images)
     print(f"Data: {source}; batch {BATCH}, Adam {LEARNING_RATE}, {args.repeats} repeats after a warm-up "
-          f"epoch, on {os.cpu_count()} CPU cores (load average {os.getloadavg()[0]:.1f} at start)")
+          f"epoch, op determinism {'on' if args.deterministic else 'off'}, on {os.cpu_count()} CPU cores "
+          f"(load average {os.getloadavg()[0]:.1f} at start)")
 
     runs = {
         "dlbook step": tl_contender(images, labels, xla=False),
@@ -172,10 +176,13 @@ def main(argv=None):
         "keras model.fit": keras_contender(images, labels, jit_compile="auto"),
         "keras model.fit, XLA": keras_contender(images, labels, jit_compile=True),
     }
+    if args.deterministic:  # XLA has no deterministic MaxPool gradient: it refuses to compile the step
+        print("XLA contenders left out: op determinism rules XLA out for this network (MaxPoolGrad)")
+        runs = {name: run for name, run in runs.items() if "XLA" not in name}
     medians = report(measure(runs, len(images), args.repeats))
     if args.skip_pipeline:
         return 0
-    xla = medians["dlbook step, XLA"][0] > medians["dlbook step"][0]
+    xla = "dlbook step, XLA" in medians and medians["dlbook step, XLA"][0] > medians["dlbook step"][0]
     best = "dlbook step" + (", XLA" if xla else "")
     print(f"\nInput pipeline settings, with the faster step ({best}):")
     runs = {

@@ -5,8 +5,9 @@ A plain loop: a compiled GradientTape step (loss + the recipe's weight penalty),
 evaluated after every epoch, the recipe's early stopping on images held out of the training set.
 The history (written after every epoch, atomically) holds the recipe, the seed, the data and a
 row per epoch: epoch, train_loss (cross-entropy without the penalty), train_acc, test_loss,
-test_acc, val_acc (with early stopping), lr (of the epoch's last step), seconds (training
-only); with early stopping also the epoch whose weights were restored and their test accuracy.
+test_acc, val_acc (with early stopping), lr (the learning rate at the end of the epoch),
+seconds (training only); with early stopping also the epoch whose weights were restored and
+their test accuracy.
 
     python scripts/cifar_recipe.py --recipe tuned --out runs/tuned.json
     python scripts/cifar_recipe.py --recipe tuned --set weight_decay=0 --set dense_keep=0.5 --out x.json
