@@ -23,7 +23,7 @@ early_stopping     1.7.5      ``early_stopping``: patience in epochs (0 = off); 
 =================  =========  ==============================================================
 
 :data:`BOOK` is the listing as printed (Adam 1e-4, batch 128, the 1.10.5 augmentation, the
-BatchNorm model, nothing else); :data:`TUNED` the recipe that trains the printed model to ~80%
+BatchNorm model, nothing else); :data:`TUNED` the recipe that trains the printed model to ~78%
 on 20,000 CIFAR-10 images in 30 epochs. :func:`swap` moves one technique's fields from one
 recipe into another: ``swap(TUNED, "weight_decay", BOOK)`` is TUNED without weight decay,
 ``swap(BOOK, "schedule", TUNED)`` the listing with the tuned schedule.
@@ -94,8 +94,13 @@ TECHNIQUES = {
 }
 
 BOOK = Recipe()  # the listing: Adam 1e-4, batch 128, augmentation, BatchNorm
+# SGD with Nesterov momentum 0.9 at 0.05 after 2 epochs of warm-up, cosine to 0 over 30 epochs,
+# lambda = 1e-3: 77.8% on the 20,000 / 10,000 images of ../shared/data (seed 0; exploration in
+# docs/results/cifar10/explore). Dense dropout slowed learning within 30 epochs (-2.4 points at
+# keep 0.5), so TUNED leaves it off, and early stopping with it (the cosine run's best epoch is
+# its last).
 TUNED = Recipe(optimizer="sgd", learning_rate=0.05, schedule="cosine", warmup_epochs=2.0,
-               weight_decay=5e-4)  # provisional: the notes' calibration, being tuned
+               weight_decay=1e-3)
 RECIPES = {"book": BOOK, "tuned": TUNED}
 
 
