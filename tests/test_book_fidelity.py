@@ -261,12 +261,15 @@ _NAME = r"(?<![\w.])({})(?!\w)(?!\s*(?:\.|\(|=(?!=)))"   # a value, not a call, 
 
 def at_defaults(source, lineno, options):
     """Line ``lineno`` of ``source`` (without its comment) with each option and parameter at its
-    default: local variables it passes are replaced by their assigned expression (in the
+    default (a def line: its required parameters only, as a call that leaves the others out); local variables it passes are replaced by their assigned expression (in the
     enclosing function, before the line), then ``args.<name>`` by ``repr(options[name])``, then
     parameters of the enclosing function by their default. Raises KeyError for an unknown option."""
     tree = ast.parse(source)
     code = _strip_comment(source.splitlines()[lineno - 1]).strip()
     function = _enclosing_function(tree, lineno)
+    if function is not None and function.lineno == lineno:  # a def line: called with its defaults,
+        required = function.args.args[:len(function.args.args) - len(function.args.defaults)]
+        return f"def {function.name}({', '.join(arg.arg for arg in required)}):"  # as if not given
     assigned, defaults = {}, {}
     if function is not None:
         for node in sorted((n for n in ast.walk(function) if isinstance(n, ast.Assign)), key=lambda n: n.lineno):
@@ -316,3 +319,4 @@ def test_at_defaults_sees_options_parameters_and_local_variables():
     assert at_defaults(source, 3, options) == "fit(train_op=Adam(learning_rate=0.0001),"
     assert at_defaults(source, 4, options) == "batch_size=256, n_layer=3)"
     assert at_defaults(source, 3, {"learning_rate": 0.001}) == "fit(train_op=Adam(learning_rate=0.001),"
+    assert at_defaults(source, 1, options) == "def main(args):"   # the optional parameter left out
