@@ -29,18 +29,27 @@ recipe into another: ``swap(TUNED, "weight_decay", BOOK)`` is TUNED without weig
 ``swap(BOOK, "schedule", TUNED)`` the listing with the tuned schedule.
 
 The builders (:func:`build_model`, :func:`learning_rate`, :func:`build_optimizer`,
-:func:`weight_penalty`, :func:`early_stopping`, :func:`transforms`) turn a recipe into
-TensorFlow / TensorLayer / Keras objects; a training loop adds ``weight_penalty`` to the
-loss it differentiates.
+:func:`weight_penalty`, :func:`early_stopping`, :func:`transforms`, :func:`hold_out`) turn a
+recipe into TensorFlow / TensorLayer / Keras objects; a training loop adds ``weight_penalty`` to
+the loss it differentiates. On the command line (``dlbook run 1.10.5``), :func:`add_recipe_args`
+adds ``--recipe`` and one option per field, and :func:`recipe_from_args` reads them back;
+:class:`EarlyStoppingHook` runs the early stopping inside a :mod:`dlbook.session` run, its state
+saved with the run so that ``--resume`` continues it.
 """
+import argparse
 import dataclasses
+import io
 
+import h5py
 import keras
 import numpy as np
 import tensorflow as tf
 
 from dlbook.data.transforms import test_transform, train_transform
-from dlbook.errors import UsageError
+from dlbook.data.dataset import ArrayDataset
+from dlbook.errors import CheckpointError, UsageError
+from dlbook.fileio import write_bytes
+from dlbook.options import positive_float, positive_int
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
@@ -206,3 +215,188 @@ def transforms(recipe):
     """(train, test) batch transforms: the 1.10.5 augmentation, or without it the test images'
     central crop for training too; both standardize each image."""
     return (train_transform if recipe.augment else test_transform), test_transform
+
+
+def hold_out(dataset, n):
+    """``(train, validation)``: the last ``n`` images of ``dataset`` held out for early stopping."""
+    data, targets = dataset.arrays()
+    if not 0 < n < len(data):
+        raise UsageError(f"--validation-images {n} must be between 1 and {len(data) - 1}: the training "
+                         f"set has {len(data)} images")
+    return ArrayDataset(data[:-n], targets[:-n]), ArrayDataset(data[-n:], targets[-n:])
+
+
+# -- the command line ------------------------------------------------------------------------
+
+def _fraction(text):
+    """argparse type: a keep probability in (0, 1]."""
+    value = positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a keep probability in (0, 1], got {value}")
+    return value
+
+
+def _non_negative(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
+def _on_off(text):
+    if text not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
+    return text == "on"
+
+
+def add_recipe_args(parser):
+    """``--recipe`` and one option per technique; unset options take the recipe's value."""
+    group = parser.add_argument_group("recipe (each option overrides the --recipe's value)")
+    group.add_argument("--recipe", choices=sorted(RECIPES), default="book",
+                       help="book: the listing (Adam 1e-4); tuned: SGD + cosine schedule + weight decay")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, help="1.6.2: adam, or sgd (Nesterov momentum)")
+    group.add_argument("--learning-rate", type=positive_float, help="the (peak) learning rate")
+    group.add_argument("--momentum", type=_non_negative, help="SGD's Nesterov momentum")
+    group.add_argument("--schedule", choices=SCHEDULES, help="1.6.2: constant, or warm-up + cosine decay to 0")
+    group.add_argument("--warmup-epochs", type=_non_negative, help="the cosine schedule's linear warm-up")
+    group.add_argument("--weight-decay", type=_non_negative, help="1.7.2: lambda of the L2 penalty on the kernels")
+    group.add_argument("--dense-keep", type=_fraction, help="1.7.3: keep probability of dropout after the "
+                                                            "hidden Dense layers (1: none)")
+    group.add_argument("--batch-norm", type=_on_off, metavar="on|off", help="1.7.4: the printed BatchNorm2d layers")
+    group.add_argument("--early-stopping", type=_count, metavar="PATIENCE",
+                       help="1.7.5: stop after PATIENCE epochs without a better validation accuracy and "
+                            "restore the best epoch's weights (0: off)")
+    group.add_argument("--validation-images", type=positive_int,
+                       help="images held out of the training set for early stopping")
+    return parser
+
+
+def recipe_from_args(args, *, epochs, batch_size):
+    """The :class:`Recipe` the options ask for: ``--recipe`` with each given option in its place.
+
+    ``args.augment`` is "off" (no augmentation) or an implementation of it; ``epochs`` and
+    ``batch_size`` are the run's (the recipe's own when the options leave them unset).
+    """
+    recipe = RECIPES[args.recipe]
+    names = [f.name for f in dataclasses.fields(Recipe) if f.name not in ("augment", "epochs", "batch_size")]
+    changes = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    return dataclasses.replace(recipe, augment=args.augment != "off", epochs=epochs, batch_size=batch_size,
+                               **changes)
+
+
+def fixed_fields(recipe):
+    """The recipe's fields a ``--resume`` must not change, but ``augment`` and ``batch_size`` (the
+    command line fixes them under their own names) and ``epochs`` when the learning rate is
+    constant (a resumed run may then train for longer; a schedule's length is fixed)."""
+    fields = dataclasses.asdict(recipe)
+    for name in ("augment", "batch_size") + (("epochs",) if recipe.schedule == "constant" else ()):
+        fields.pop(name)
+    return fields
+
+
+# -- early stopping inside a session ---------------------------------------------------------
+
+BEST_WEIGHTS_NAME = "best_weights.h5"
+_STATE = ("wait", "best", "best_epoch", "stopped_epoch")
+
+
+class EarlyStoppingHook:
+    """Keras' ``EarlyStopping`` (:func:`early_stopping`) kept in a :mod:`dlbook.session` run.
+
+    Its counters live in ``run.state["early_stopping"]`` and the best epoch's weights in
+    ``best_weights.h5``, both committed with every snapshot, so a ``--resume`` continues the
+    patience count and still restores the best weights; a stopped run stays stopped.
+
+    The loop runs ``hook.epochs(n_epoch)`` epochs (fewer once stopped), calls
+    ``hook.end_epoch(epoch, val_acc)`` after each epoch's validation and breaks when it returns
+    True; after the loop ``hook.restore()`` puts back the best weights.
+    """
+
+    def __init__(self, recipe, net, run):
+        self.callback, self.run = early_stopping(recipe, net), run
+        self.callback.on_train_begin()
+        saved = run.state.get("early_stopping")
+        if saved is not None:  # a resumed run
+            for name in _STATE:
+                setattr(self.callback, name, saved[name])
+            self.callback.model.stop_training = saved["stopped"]
+            if saved["best"] is not None:
+                self.callback.best_weights = _read_arrays(run.directory / BEST_WEIGHTS_NAME)
+        run.keep(self._write)
+
+    @property
+    def stopped(self):
+        return self.callback.model.stop_training
+
+    def epochs(self, n_epoch):
+        """The run's epoch budget: ``n_epoch``, or the epochs it had done when it stopped."""
+        return self.run.epoch if self.stopped else n_epoch
+
+    def end_epoch(self, epoch, val_acc):
+        """After the epoch's validation: count it; True when training should stop."""
+        self.callback.on_epoch_end(epoch, {"val_acc": val_acc})
+        self.run.state["early_stopping"] = {
+            **{name: _plain(getattr(self.callback, name)) for name in _STATE}, "stopped": self.stopped}
+        return self.stopped
+
+    def restore(self):
+        """Put back the weights of the best epoch; returns its number (1-based), or None."""
+        if self.callback.best_weights is None:
+            return None
+        self.callback.on_train_end()
+        return self.callback.best_epoch + 1
+
+    def _write(self, directory):
+        if self.callback.best_weights is not None:
+            write_bytes(directory / BEST_WEIGHTS_NAME, _arrays_bytes(self.callback.best_weights))
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _arrays_bytes(arrays):
+    """An HDF5 file (built in memory) holding ``arrays`` as datasets 0, 1, ..."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        for i, array in enumerate(arrays):
+            f.create_dataset(str(i), data=array)
+    return buffer.getvalue()
+
+
+def _read_arrays(path):
+    try:
+        with h5py.File(path, "r") as f:
+            return [f[str(i)][()] for i in range(len(f))]
+    except (OSError, KeyError) as exc:
+        raise CheckpointError(f"{path}: cannot read the best weights of the early stopping ({exc}); "
+                              f"--overwrite to start the run afresh") from None
+
+
+def describe(recipe):
+    """The recipe in one line, e.g. "sgd 0.05 (cosine, warm-up 2 epochs), weight decay 0.001"."""
+    parts = [f"{recipe.optimizer} {recipe.learning_rate:g}"
+             + (f" (cosine, warm-up {recipe.warmup_epochs:g} epochs)" if recipe.schedule == "cosine" else "")]
+    if recipe.weight_decay:
+        parts.append(f"weight decay {recipe.weight_decay:g}")
+    if recipe.dense_keep < 1:
+        parts.append(f"dropout keep {recipe.dense_keep:g}")
+    if not recipe.batch_norm:
+        parts.append("no batch norm")
+    if recipe.early_stopping:
+        parts.append(f"early stopping (patience {recipe.early_stopping}, {recipe.validation_images:,} "
+                     f"validation images)")
+    return ", ".join(parts)

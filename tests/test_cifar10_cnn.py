@@ -61,7 +61,7 @@ def test_compiled_train_step_learns_and_updates_batchnorm_statistics():
     y = rng.integers(0, 10, 16).astype(np.int32)
     moving_mean = next(w for w in net.all_weights if w.name.endswith("moving_mean:0"))  # the first BatchNorm's
     net.train()
-    losses = [float(train_step(X, y)[0]) for _ in range(10)]
+    losses = [float(train_step(X, y, chapter.step_seed(0, 0, step))[0]) for step in range(10)]
     assert losses[-1] < 0.7 * losses[0]  # starts memorising 16 images
     assert np.abs(moving_mean.numpy()).max() > 0  # updated inside the tf.function (started at 0)
     net.eval()
@@ -84,9 +84,9 @@ def test_non_finite_loss_stops_naming_epoch_and_step(tmp_path, monkeypatch):
     def make_steps_that_diverge(*args, **kwargs):
         train_step, eval_step = real_make_steps(*args, **kwargs)
 
-        def step(X_batch, y_batch):  # 3 steps an epoch: the 5th (epoch 2, step 2) gives inf
+        def step(X_batch, y_batch, seed):  # 3 steps an epoch: the 5th (epoch 2, step 2) gives inf
             calls.append(1)
-            loss, acc = train_step(X_batch, y_batch)
+            loss, acc = train_step(X_batch, y_batch, seed)
             return (tf.constant(np.inf) if len(calls) == 5 else loss), acc
         return step, eval_step
 
@@ -165,11 +165,11 @@ def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkey
     def make_steps_pressing_ctrl_c(*args, **kwargs):
         train_step, eval_step = real_make_steps(*args, **kwargs)
 
-        def step(X_batch, y_batch):  # 3 steps an epoch: call 4 is epoch 2, step 1
+        def step(X_batch, y_batch, seed):  # 3 steps an epoch: call 4 is epoch 2, step 1
             calls.append(1)
             if len(calls) == 4:
                 signal.raise_signal(signal.SIGINT)
-            return train_step(X_batch, y_batch)
+            return train_step(X_batch, y_batch, seed)
         return step, eval_step
 
     monkeypatch.setattr(chapter, "make_steps", make_steps_pressing_ctrl_c)

@@ -35,20 +35,21 @@ reaches 70.7% test accuracy (68.1% after 30 epochs, 60.8% after 10), at about 30
 # Setup
 import numpy as np
 
-from dlbook import distribute, session
-from dlbook.compat import tl
+from dlbook import distribute, recipes, session
+from dlbook.compat import dropout_seed, tl
 from dlbook.data import CIFAR10, Dataloader
 from dlbook.data.locate import find_dataset
-from dlbook.data.transforms import test_transform, train_transform
+from dlbook.data.transforms import test_transform
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
-from dlbook.options import add_training_args, make_parser, positive_float
+from dlbook.options import add_training_args, make_parser
 from dlbook.utils import set_seed
 import tensorflow as tf
 
 PROG = "dlbook run 1.10.5"
-# The options that fix the data, the model and the batch order; --resume checks them.
-RUN_KEYS = ("seed", "batch_size", "learning_rate", "augment", "strategy")
+# The options that fix the data, the model and the batch order; --resume checks them (and the
+# recipe's fields, recipes.fixed_fields).
+RUN_KEYS = ("seed", "batch_size", "augment", "strategy")
 
 
 # The listing's augmentation, one image at a time in NumPy. Its random draws come from ``seed``
@@ -66,19 +67,26 @@ def _fn_train(img, target, seed=None):  # errata: augment-global-rng
     return img, target
 
 
-def make_steps(net, optimizer, strategy=None):
+def make_steps(net, optimizer, penalty=None, strategy=None):
     """The train step (net in train mode) and the eval step (eval mode), one tf.function each,
-    traced once for any batch size (the last partial batch included). With a ``strategy`` the
-    train step is data-parallel: each replica trains on its share of every batch."""
+    traced once for any batch size (the last partial batch included).
+
+    ``train_step(X_batch, y_batch, seed)`` differentiates the cross-entropy plus ``penalty()``
+    (the recipe's weight decay, when it has one) and returns the cross-entropy and the accuracy;
+    ``seed`` (shape [2]: seed, epoch and step folded) keys the step's dropout masks, so a resumed
+    run draws the masks an uninterrupted one draws. With a ``strategy`` the train step is
+    data-parallel: each replica trains on its share of every batch (its loss includes the penalty).
+    """
     train_weights = net.trainable_weights
     batch = [tf.TensorSpec([None, 24, 24, 3], tf.float32), tf.TensorSpec([None], tf.int32)]
 
-    @tf.function(input_signature=batch)
-    def train_step(X_batch, y_batch):
-        with tf.GradientTape() as tape:
+    @tf.function(input_signature=batch + [tf.TensorSpec([2], tf.int64)])
+    def train_step(X_batch, y_batch, seed):
+        with tf.GradientTape() as tape, dropout_seed(seed):
             _logits = net(X_batch)
             _loss = tl.cost.cross_entropy(_logits, y_batch, name='train_loss')
-        grad = tape.gradient(_loss, train_weights)
+            _objective = _loss if penalty is None else _loss + penalty()  # 1.7.2: (1.23)'s penalty
+        grad = tape.gradient(_objective, train_weights)
         optimizer.apply_gradients(zip(grad, train_weights))
         return _loss, accuracy(_logits, y_batch)
 
@@ -89,8 +97,13 @@ def make_steps(net, optimizer, strategy=None):
 
     if strategy is not None:
         train_step = distribute.TrainStep(strategy, net, optimizer, distribute.per_example_cross_entropy,
-                                          acc=accuracy)
+                                          acc=accuracy, regularizer=penalty)
     return train_step, eval_step
+
+
+def step_seed(seed, epoch, step):
+    """The dropout seed of one step: (seed, epoch) with the step folded in."""
+    return tf.cast(tf.random.experimental.stateless_fold_in(tf.constant([seed, epoch], tf.int64), step), tf.int64)
 
 
 def evaluate(net, eval_step, test_dl):
@@ -106,13 +119,15 @@ def evaluate(net, eval_step, test_dl):
 
 def parse_args(argv):
     parser = make_parser(prog=PROG, description="The book's BatchNorm CNN trained on CIFAR-10 with the Dataloader "
-                                                "API. Unless given, --epochs and --batch-size are 10 and 128 on "
-                                                "CIFAR-10, 15 and 32 on the tiny subset.")
+                                                "API, by the listing's recipe or a tuned one (--recipe). Unless "
+                                                "given, --epochs is 10 (book) or 30 (tuned) on CIFAR-10 and 15 "
+                                                "on the tiny subset; --batch-size 128, or 32 on the tiny subset.")
     add_training_args(parser, epochs=None, batch_size=None, output_dir="runs/cifar10_cnn")
     distribute.add_strategy_args(parser)
-    parser.add_argument("--learning-rate", type=positive_float, default=0.0001, help="Adam learning rate")
-    parser.add_argument("--augment", choices=("tf", "numpy"), default="tf",
-                        help="augmentation in TF ops per batch, or the listing's NumPy _fn_train per image")
+    parser.add_argument("--augment", choices=("tf", "numpy", "off"), default="tf",
+                        help="1.7.5: the augmentation in TF ops per batch, or the listing's NumPy _fn_train "
+                             "per image; off: the test images' central crop")
+    recipes.add_recipe_args(parser)
     return parser.parse_args(argv)
 
 
@@ -123,44 +138,65 @@ def main(argv=None):
     # On the 500 tiny images, batches of 128 are 4 steps an epoch: too few for the BatchNorm moving
     # averages (decay 0.99, started at 0) to settle, and test accuracy would stay at chance.
     args.batch_size = args.batch_size or (32 if location.tiny else 128)
-    args.epochs = args.epochs or (15 if location.tiny else 10)
+    args.epochs = args.epochs or (15 if location.tiny else 10 if args.recipe == "book" else 30)
+    recipe = recipes.recipe_from_args(args, epochs=args.epochs, batch_size=args.batch_size)
     batch_size = args.batch_size
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS, writer=distribute.is_chief(strategy))
+    run.fix(**recipes.fixed_fields(recipe))
     set_seed(args.seed)
 
     # Load the data, with the augmentation
     train_ds = CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
+    if recipe.early_stopping:  # 1.7.5: images held out of the training set choose when to stop
+        train_ds, val_ds = recipes.hold_out(train_ds, recipe.validation_images)
     if args.augment == "numpy":
         train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,  # errata: tl-data
                               batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)  # errata: tl-data
-    else:  # the same augmentation in TF ops, on whole batches
-        train_dl = Dataloader(train_ds, batch_transforms=[train_transform], shuffle=True,
+    else:  # the same augmentation in TF ops, on whole batches (or, with --augment off, the central crop)
+        train_dl = Dataloader(train_ds, batch_transforms=[recipes.transforms(recipe)[0]], shuffle=True,
                               batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)
     test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
     test_dl = Dataloader(test_ds, batch_size=batch_size, batch_transforms=[test_transform])  # errata: cifar-test-dl-transform
     run.fix(examples=len(train_ds))
     print(f"{len(train_ds):,} training and {len(test_ds):,} test images, batch size {batch_size}, "
-          f"augmentation in {'NumPy' if args.augment == 'numpy' else 'TF ops'}")
+          f"augmentation {'off' if args.augment == 'off' else 'in NumPy' if args.augment == 'numpy' else 'in TF ops'}"
+          f"; recipe {args.recipe}: {recipes.describe(recipe)}")
 
     # Build the model
     with distribute.scope(strategy):
-        net = get_model_batchnorm([None, 24, 24, 3])
-        optimizer = tf.optimizers.Adam(args.learning_rate)
-        run.restore(net, optimizer)  # a resumed run: its weights, Adam's state, where it stopped
-    train_step, eval_step = make_steps(net, optimizer, None if args.strategy == "default" else strategy)
+        net = get_model_batchnorm([None, 24, 24, 3], dense_keep=recipe.dense_keep, batch_norm=recipe.batch_norm)
+        optimizer = recipes.build_optimizer(recipe, len(train_dl))  # the listing: tf.optimizers.Adam(0.0001)
+        run.restore(net, optimizer)  # a resumed run: its weights, the optimizer's state, where it stopped
+    train_step, eval_step = make_steps(net, optimizer, recipes.weight_penalty(recipe, net),
+                                       None if args.strategy == "default" else strategy)
+    stopper = None
+    if recipe.early_stopping:
+        stopper = recipes.EarlyStoppingHook(recipe, net, run)
+        val_dl = Dataloader(val_ds, batch_size=batch_size, batch_transforms=[test_transform])
 
     # Train and test: the listing's `for X_batch, y_batch in train_dl:`, once per epoch
     first_epoch = run.epoch
     with run:
-        for epoch in run.epochs(args.epochs, len(train_dl)):
+        for epoch in run.epochs(args.epochs if stopper is None else stopper.epochs(args.epochs), len(train_dl)):
             train_dl.seek(epoch, run.step)  # this epoch's order and crops, from where a --resume left off
             net.train()
             for X_batch, y_batch in train_dl:
-                _loss, _acc = train_step(X_batch, y_batch)
+                _loss, _acc = train_step(X_batch, y_batch, step_seed(args.seed, epoch, run.step))
                 run.record(_loss, acc=_acc, n=len(y_batch))
             test_loss, test_acc = evaluate(net, eval_step, test_dl)
-            run.end_epoch(test_loss=test_loss, test_acc=test_acc)
-    if run.epoch > first_epoch:
+            extra = {} if stopper is None else {"val_acc": evaluate(net, eval_step, val_dl)[1]}
+            if stopper is not None:
+                stopper.end_epoch(epoch, extra["val_acc"])
+            run.end_epoch(test_loss=test_loss, test_acc=test_acc, lr=recipes.current_learning_rate(optimizer),
+                          **extra)
+            if stopper is not None and stopper.stopped:
+                break
+    if stopper is not None and (best := stopper.restore()) is not None:
+        test_loss, test_acc = evaluate(net, eval_step, test_dl)
+        run.state["restored"] = {"epoch": best, "test_loss": test_loss, "test_acc": test_acc}
+        run.save()  # model.h5 now holds the best epoch's weights
+        print(f"early stopping: restored the weights of epoch {best} (best validation accuracy)")
+    elif run.epoch > first_epoch:
         test_loss, test_acc = run.history["test_loss"][-1], run.history["test_acc"][-1]
     else:  # nothing left to train (a --resume of a finished run)
         test_loss, test_acc = evaluate(net, eval_step, test_dl)
