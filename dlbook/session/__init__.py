@@ -218,7 +218,7 @@ class Session:
             return None
         extra = {"history": self.history, "state": self.state, "sums": self._sums if self.step else None}
         meta = {"format": _FORMAT, "command": self.command, "options": self.options,
-                "epoch": self.epoch, "step": self.step, "history": self.history}
+                "epoch": self.epoch, "step": self.step, "history": self.history, "state": self.state}
 
         def write(directory):
             write_bytes(directory / checkpoints.CHECKPOINT_NAME, checkpoints.checkpoint_bytes(
