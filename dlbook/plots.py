@@ -516,6 +516,65 @@ def fig_pooling():
     return fig, data
 
 
+# --- figures of recorded runs (docs/results), drawn without retraining ----------------------
+
+#: name -> (caption, draw(directory)): figures of recorded training runs; ``dlbook figures``
+#: draws each from the JSON files in its directory and skips it, saying so, when there are none.
+RESULT_FIGURES = {}
+
+
+def fig_cifar10_ablation(directory=None):
+    """Test accuracy per epoch of the recorded CIFAR-10 ablation runs (:mod:`dlbook.results`):
+    left, the tuned recipe and each technique taken out of it (seed 0) with its seeds 1 and 2
+    dotted; right, the listing's recipe and each technique added to it.
+
+    data = {row: test accuracy per epoch}. Raises DataError when nothing is recorded.
+    """
+    from dlbook.errors import DataError
+    from dlbook.results import ABLATION_DIR, load_runs, summary
+    runs = load_runs(directory or ABLATION_DIR)
+    if not runs:
+        raise DataError(f"no recorded runs in {directory or ABLATION_DIR} (scripts/cifar_ablation.py "
+                        f"records them)")
+    fig, axes = new_figure(ncols=2, width=6.4, height=5.0)
+    for ax, base, title in zip(axes, ("tuned", "book"), ("the tuned recipe, one technique out",
+                                                         "the listing's recipe, one technique in")):
+        for k, record in enumerate(r for r in runs if r["base"] == base):
+            acc = 100 * np.asarray(record["history"]["test_acc"])
+            seed_repeat = record["seed"] != 0
+            ax.plot(np.arange(1, len(acc) + 1), acc, linestyle=":" if seed_repeat else "-",
+                    color="black" if record["row"] in ("tuned", "book") else f"C{k}",
+                    label=f"{record['label']}: {100 * summary(record)['final']:.1f}%")
+        ax.axhline(70, color="gray", linewidth=0.6)
+        ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=title, ylim=(30, 82))
+        if ax.get_lines():
+            ax.legend(loc="lower right", fontsize=7)
+    fig.suptitle("CIFAR-10, the 1.10.5 CNN: 20,000 training / 10,000 test images, seed 0")
+    return fig, {r["row"]: np.asarray(r["history"]["test_acc"]) for r in runs}
+
+
+RESULT_FIGURES["cifar10_ablation"] = ("CIFAR-10 ablation: test accuracy per epoch", fig_cifar10_ablation)
+
+
+def generate_results(out_dir=DEFAULT_OUT, log=print):
+    """Draw every figure of :data:`RESULT_FIGURES` that has recorded runs into ``out_dir``."""
+    from dlbook.errors import DataError
+    results = {}
+    for name, (_, draw) in RESULT_FIGURES.items():
+        try:
+            with figure_style():
+                fig, data = draw()
+        except DataError as exc:
+            if log:
+                log(f"  {name}: skipped, {exc}")
+            continue
+        with figure_style():
+            results[name] = (save_png(fig, Path(out_dir) / f"{name}.png"), data)
+        if log:
+            log(f"  {results[name][0]}  (from recorded runs)")
+    return results
+
+
 # --- writing the figures ---------------------------------------------------------------------
 
 def generate(out_dir=DEFAULT_OUT, names=None, log=print):
@@ -563,6 +622,8 @@ def main(argv=None):
     start = time.perf_counter()
     print(f"Writing {len(args.only or FIGURES)} figures to {args.out}/")
     generate(args.out, args.only)
+    if not args.only:
+        generate_results(args.out)
     print(f"Done in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -49,7 +49,7 @@ from dlbook.data.transforms import test_transform, train_transform
 from dlbook.data.dataset import ArrayDataset
 from dlbook.errors import CheckpointError, UsageError
 from dlbook.fileio import write_bytes
-from dlbook.options import positive_float, positive_int
+from dlbook.options import non_negative_float, non_negative_int, positive_float, positive_int
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
@@ -78,8 +78,8 @@ class Recipe:
             raise UsageError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if not self.learning_rate > 0:
-            raise UsageError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0 < self.learning_rate < float("inf"):
+            raise UsageError(f"learning_rate must be a positive finite number, got {self.learning_rate}")
         if not 0 < self.dense_keep <= 1:
             raise UsageError(f"dense_keep is a keep probability in (0, 1], got {self.dense_keep}")
         if self.weight_decay < 0 or self.warmup_epochs < 0 or self.early_stopping < 0:
@@ -236,26 +236,6 @@ def _fraction(text):
     return value
 
 
-def _non_negative(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
-
-
-def _count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
-
-
 def _on_off(text):
     if text not in ("on", "off"):
         raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}")
@@ -269,14 +249,14 @@ def add_recipe_args(parser):
                        help="book: the listing (Adam 1e-4); tuned: SGD + cosine schedule + weight decay")
     group.add_argument("--optimizer", choices=OPTIMIZERS, help="1.6.2: adam, or sgd (Nesterov momentum)")
     group.add_argument("--learning-rate", type=positive_float, help="the (peak) learning rate")
-    group.add_argument("--momentum", type=_non_negative, help="SGD's Nesterov momentum")
+    group.add_argument("--momentum", type=non_negative_float, help="SGD's Nesterov momentum")
     group.add_argument("--schedule", choices=SCHEDULES, help="1.6.2: constant, or warm-up + cosine decay to 0")
-    group.add_argument("--warmup-epochs", type=_non_negative, help="the cosine schedule's linear warm-up")
-    group.add_argument("--weight-decay", type=_non_negative, help="1.7.2: lambda of the L2 penalty on the kernels")
+    group.add_argument("--warmup-epochs", type=non_negative_float, help="the cosine schedule's linear warm-up")
+    group.add_argument("--weight-decay", type=non_negative_float, help="1.7.2: lambda of the L2 penalty on the kernels")
     group.add_argument("--dense-keep", type=_fraction, help="1.7.3: keep probability of dropout after the "
                                                             "hidden Dense layers (1: none)")
     group.add_argument("--batch-norm", type=_on_off, metavar="on|off", help="1.7.4: the printed BatchNorm2d layers")
-    group.add_argument("--early-stopping", type=_count, metavar="PATIENCE",
+    group.add_argument("--early-stopping", type=non_negative_int, metavar="PATIENCE",
                        help="1.7.5: stop after PATIENCE epochs without a better validation accuracy and "
                             "restore the best epoch's weights (0: off)")
     group.add_argument("--validation-images", type=positive_int,

@@ -19,7 +19,6 @@ import dataclasses
 import json
 import os
 import shlex
-import statistics
 import subprocess
 import sys
 import time
@@ -30,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from dlbook.fileio import write_bytes  # noqa: E402
 from dlbook.recipes import BOOK, RECIPES, TUNED, Recipe, swap  # noqa: E402
+from dlbook.results import ABLATION_DIR as RESULTS, load_runs, table  # noqa: E402
 
-RESULTS = ROOT / "docs" / "results" / "cifar10" / "ablation"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 EPOCHS = 30
 
@@ -107,7 +106,8 @@ def run_row(row, data_dir, runs):
         print(f"  {row.name} failed (exit {code}); see {log}", flush=True)
         return code
     meta = json.loads((out_dir / "run.json").read_text())
-    record = {"row": row.name, "label": row.label, "base": row.base, "seed": row.seed,
+    record = {"row": row.name, "label": row.label, "base": row.base, "order": list(ROWS).index(row.name),
+              "seed": row.seed,
               "recipe": dataclasses.asdict(row.recipe),
               "command": f"dlbook run 1.10.5 {shlex.join(row.options())} --data-dir ../shared/data",
               "train_images": meta["options"].get("examples"), "cpus": os.cpu_count(),
@@ -115,32 +115,6 @@ def run_row(row, data_dir, runs):
     write_bytes(RESULTS / f"{row.name}.json", (json.dumps(record, indent=1) + "\n").encode())
     print(f"  {row.name}: final test accuracy {record['history']['test_acc'][-1]:.4f}", flush=True)
     return 0
-
-
-def load_results(directory=RESULTS):
-    """The recorded rows, in :data:`ROWS` order: ``{name: record}``."""
-    found = {p.stem: json.loads(p.read_text()) for p in Path(directory).glob("*.json")}
-    return {name: found[name] for name in ROWS if name in found}
-
-
-def summary(record):
-    """Final and best test accuracy, the first epoch at >= 70% (None: never), median s/epoch."""
-    acc = record["history"]["test_acc"]
-    best = max(range(len(acc)), key=acc.__getitem__)
-    final = record["restored"]["test_acc"] if record.get("restored") else acc[-1]
-    return {"final": final, "best": acc[best], "best_epoch": best + 1, "epochs": len(acc),
-            "to_70": next((i + 1 for i, a in enumerate(acc) if a >= 0.70), None),
-            "seconds": statistics.median(record["history"]["time"])}
-
-
-def table(results):
-    """The README's ablation table (Markdown) from the recorded rows."""
-    lines = ["| run | final test acc. | best (epoch) | epochs to 70% | s / epoch |", "|---|---|---|---|---|"]
-    for name, record in results.items():
-        s = summary(record)
-        lines.append(f"| {record['label']} | {100 * s['final']:.2f}% | {100 * s['best']:.2f}% ({s['best_epoch']}) "
-                     f"| {s['to_70'] or '—'} | {s['seconds']:.0f} |")
-    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -151,7 +125,7 @@ def main(argv=None):
     parser.add_argument("--table", action="store_true", help="print the table of the recorded rows and stop")
     args = parser.parse_args(argv)
     if args.table:
-        print(table(load_results()))
+        print(table(load_runs(RESULTS)))
         return 0
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)

@@ -499,6 +499,14 @@ BAD_OPTIONS = {
     **{f"seed -1 in run {section}": (["run", section, "--seed", "-1"],
                                      ["argument --seed: must be an integer from 0 to 4294967295, got -1"])
        for section in ("1.2", "1.3", "1.6", "1.7", "1.8", "1.9", "1.10.1", "1.10.2", "1.10.3")},
+    "leaky slope nan": (["run", "1.4", "--alpha", "nan"], ["argument --alpha: must be a finite number, got nan"]),
+    "leaky slope not a number": (["run", "1.4", "--alpha", "steep"], ["argument --alpha: expected a number, got 'steep'"]),
+    "negative sample interval": (["run", "1.10.6", "--sample-every", "-1"],
+                                 ["argument --sample-every: must be an integer >= 0, got -1"]),
+    "negative weight decay": (["run", "1.10.5", "--weight-decay", "-0.1"],
+                              ["argument --weight-decay: must be a number >= 0, got -0.1"]),
+    "dropout keep above 1": (["run", "1.10.5", "--dense-keep", "2"],
+                             ["argument --dense-keep: must be a keep probability in (0, 1], got 2.0"]),
     "seed not a number": (["run", "1.10.4", "--seed", "0x1"],
                           ["argument --seed: expected an integer from 0 to 4294967295, got '0x1'"]),
 }

@@ -16,13 +16,13 @@ Run: `dlbook run 1.4` or `python -m chapters.ch01.s1_04_activations`.
 import numpy as np
 
 from dlbook.nn import activations as act
-from dlbook.options import make_parser
+from dlbook.options import finite_float, make_parser
 
 
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.4",
                          description="1.4 Activation functions")
-    parser.add_argument("--alpha", type=float, default=0.2, help="leaky ReLU slope for z < 0")
+    parser.add_argument("--alpha", type=finite_float, default=0.2, help="leaky ReLU slope for z < 0")
     args = parser.parse_args(argv)
 
     # ## Setup

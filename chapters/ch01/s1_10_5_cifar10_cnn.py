@@ -15,15 +15,26 @@ NumPy's global generator, and the printed ``test_dl`` feeds 32x32 images to a mo
 batch size or optimizer): Adam with 1.10.4's learning rate 0.0001 and batches of 128, in a
 ``tf.GradientTape`` step compiled with ``tf.function``.
 
+``--recipe tuned`` trains the same printed model with the chapter's own toolkit
+(:mod:`dlbook.recipes`): SGD with Nesterov momentum at 0.05 (1.6.2), a 2-epoch warm-up then a
+cosine decay to 0 (1.6.2), an L2 penalty of 1e-3 on the kernels added to the loss (1.7.2, (1.23)),
+30 epochs. Each technique is also an option of its own, set or switched off one at a time:
+``--optimizer``, ``--learning-rate``, ``--schedule``, ``--warmup-epochs``, ``--weight-decay``,
+``--dense-keep`` (dropout after the hidden Dense layers, 1.7.3), ``--batch-norm on|off`` (1.7.4),
+``--augment off`` and ``--early-stopping PATIENCE`` (1.7.5: watches ``--validation-images`` held
+out of the training set and restores the best epoch's weights at the end).
+
 ``--augment numpy`` runs the listing's NumPy ``_fn_train``, image by image, through
 ``tf.numpy_function``; ``--augment tf`` (default) the same augmentation in TF ops on whole
 batches inside the input pipeline (faster: ``scripts/bench_pipeline.py``). Both draw every crop
 and flip from (seed, epoch, image), so ``--resume`` redraws exactly what an uninterrupted run draws.
 
 The run lives in ``--output-dir`` (default ``runs/cifar10_cnn``, a run directory of
-:mod:`dlbook.session`): ``model.h5``, ``checkpoint.h5`` and ``run.json`` (options, and per epoch
-the training loss and accuracy and the test loss and accuracy) are saved together after every
-epoch and on Ctrl-C or SIGTERM; ``--resume`` continues, ``--overwrite`` replaces.
+:mod:`dlbook.session`): ``model.h5``, ``checkpoint.h5`` and ``run.json`` (options and recipe, and
+per epoch the training loss and accuracy, the test loss and accuracy, the learning rate, the
+validation accuracy with early stopping, and the seconds) are saved together after every epoch
+and on Ctrl-C or SIGTERM, with ``best_weights.h5`` under early stopping; ``--resume`` continues
+exactly (schedule, dropout masks and early-stopping counters included), ``--overwrite`` replaces.
 
 Expected: on the tiny CIFAR-format data in data/tiny (used when the real data is absent; 500
 training and 200 test images, so the defaults become batch 32 and 15 epochs) the test accuracy

@@ -41,7 +41,7 @@ from dlbook.chat.store import load_chatbot, save_run_files
 from dlbook.chat.vocab import Vocabulary, distinct_pairs, make_arrays, tokenize
 from dlbook.errors import UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
-from dlbook.options import add_training_args, make_parser, positive_float, positive_int, random_seed
+from dlbook.options import add_training_args, make_parser, non_negative_int, positive_float, positive_int, random_seed
 from dlbook.utils import set_seed
 
 PROG = "dlbook run 1.10.6"
@@ -76,7 +76,7 @@ def build_parser():
     parser.add_argument("--learning-rate", type=positive_float, default=0.001, help="Adam learning rate")
     parser.add_argument("--top-n", type=positive_int, default=3,
                         help="top-n sampling for the replies printed each epoch")
-    parser.add_argument("--sample-every", type=int, default=1, metavar="N",
+    parser.add_argument("--sample-every", type=non_negative_int, default=1, metavar="N",
                         help="print replies to the seed queries every N epochs (0: never)")
     return parser
 

@@ -1,0 +1,56 @@
+"""Recorded training runs (``docs/results``): read them, sum them up, tabulate them.
+
+The CIFAR-10 ablation (``scripts/cifar_ablation.py``) writes one JSON per run: its ``row`` name,
+``label``, ``base`` recipe ("tuned" or "book"), ``order`` (its place in the table), ``seed``,
+``recipe``, ``command`` and the run's ``history`` (one value per epoch: ``loss``, ``acc``,
+``test_loss``, ``test_acc``, ``lr``, ``time``; ``val_acc`` with early stopping) and, with early
+stopping, the ``restored`` epoch and its test accuracy. The README's table and the figure that
+``dlbook figures`` draws are made from these files alone.
+"""
+import json
+import statistics
+from pathlib import Path
+
+from dlbook.errors import DataError
+
+ABLATION_DIR = Path(__file__).resolve().parents[1] / "docs" / "results" / "cifar10" / "ablation"
+_FIELDS = ("row", "label", "base", "order", "seed", "command", "history")
+
+
+def load_runs(directory=ABLATION_DIR):
+    """The recorded runs in ``directory``, in table order: a list of dicts (empty when none)."""
+    runs = []
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            missing = [field for field in _FIELDS if field not in record]
+            acc = record.get("history", {}).get("test_acc")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise DataError(f"{path}: not a recorded run ({exc})") from None
+        if missing or not acc:
+            raise DataError(f"{path}: not a recorded run (missing {', '.join(missing) or 'history.test_acc'})")
+        runs.append(record)
+    return sorted(runs, key=lambda record: record["order"])
+
+
+def summary(record):
+    """``final`` test accuracy (of the restored weights with early stopping), ``best`` and its
+    ``best_epoch`` (1-based), ``epochs`` trained, ``to_70`` (first epoch at >= 70%, None if
+    never) and the median ``seconds`` an epoch took (training and evaluation)."""
+    acc = record["history"]["test_acc"]
+    best = max(range(len(acc)), key=acc.__getitem__)
+    restored = record.get("restored")
+    return {"final": restored["test_acc"] if restored else acc[-1], "best": acc[best], "best_epoch": best + 1,
+            "epochs": len(acc), "to_70": next((i + 1 for i, a in enumerate(acc) if a >= 0.70), None),
+            "seconds": statistics.median(record["history"]["time"])}
+
+
+def table(runs):
+    """The Markdown table of ``runs``: one row each."""
+    lines = ["| run | final test accuracy | best (epoch) | epochs to 70% | s / epoch (median) |",
+             "|---|---:|---:|---:|---:|"]
+    for record in runs:
+        s = summary(record)
+        lines.append(f"| {record['label']} | {100 * s['final']:.2f}% | {100 * s['best']:.2f}% ({s['best_epoch']}) "
+                     f"| {s['to_70'] or '—'} | {s['seconds']:.0f} |")
+    return "\n".join(lines)
