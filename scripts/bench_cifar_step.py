@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.ch01.s1_10_5_cifar10_cnn import make_steps
+from chapters.ch01.s1_10_5_cifar10_cnn import make_steps, step_seed
 from dlbook.compat import tl
 from dlbook.data import Dataloader
 from dlbook.data.dataset import ArrayDataset
@@ -122,10 +122,16 @@ def tl_epoch(step, batches):
     return run
 
 
+def seeded(train_step):
+    """The 1.10.5 loop's call: each step with its dropout seed from (seed, epoch, step)."""
+    steps = iter(range(10**9))
+    return lambda X_batch, y_batch: train_step(X_batch, y_batch, step_seed(0, 0, next(steps)))
+
+
 def tl_contender(images, labels, xla, **loader_options):
     net = get_model_batchnorm([None, 24, 24, 3])
     optimizer = tf.optimizers.Adam(LEARNING_RATE)
-    step = xla_train_step(net, optimizer) if xla else make_steps(net, optimizer)[0]
+    step = xla_train_step(net, optimizer) if xla else seeded(make_steps(net, optimizer)[0])
     net.train()
     if loader_options.pop("in_memory", False):
         batches = [(tf.constant(x), tf.constant(y)) for x, y in loader(images, labels)]

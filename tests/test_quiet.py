@@ -88,3 +88,11 @@ def test_debug_shows_the_start_up_lines():
     assert "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n" in noise
     assert any("oneDNN custom operations are on" in line for line in noise)
     assert lines[-1].startswith("dlbook.errors.UsageError: nowhere does not exist")  # the traceback
+
+
+def test_a_section_run_as_a_module_starts_quietly(repo_root):
+    """``python -m chapters.ch01.<section>`` starts with nothing on stderr, as ``dlbook run`` does."""
+    done = subprocess.run([sys.executable, "-m", "chapters.ch01.s1_10_1_tensors"], capture_output=True,
+                          text=True, timeout=TIMEOUT, cwd=repo_root)
+    assert done.returncode == 0 and "Listing 1.1" in done.stdout, done.stderr
+    assert done.stderr == ""
