@@ -145,15 +145,14 @@ def parameters_cell(nb):
 
 
 def notebook_options(number):
-    """The ``options`` dict of the section's parameters cell (its literal value)."""
+    """The ``options`` dict of the section's parameters cell (None when there is none)."""
     nb = build_notebook(number)
     cell = parameters_cell(nb)
     if cell is None:
         return None
-    for node in ast.parse(cell.source).body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["options"]:
-            return ast.literal_eval(node.value)
-    return None
+    namespace = {}
+    exec(cell.source, {"__builtins__": {"dict": dict}}, namespace)   # our own cell: literals and dict()
+    return namespace.get("options")
 
 
 def execute(nb, cwd, timeout=600, env=None):

@@ -197,7 +197,7 @@ def check_reload(network, weights_path, X_test, y_test):
 # (`dlbook run 1.10.4 --help`). The command line ignores this dict and reads its own options.
 
 # %% tags=["parameters"]
-options = dict(epochs=3, batch_size=256, data_dir=None, output_dir="runs/notebook-1.10.4", overwrite=True)
+options = dict(epochs=10, batch_size=256, data_dir=None, output_dir="runs/notebook-1.10.4", overwrite=True)
 
 # %% [markdown]
 # ## Run

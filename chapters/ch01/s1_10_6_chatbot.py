@@ -294,7 +294,7 @@ def chat_main(argv=None):
 # (`dlbook run 1.10.6 --help`). The command line ignores this dict and reads its own options.
 
 # %% tags=["parameters"]
-options = dict(epochs=2, n_layer=1, n_units=32, emb_dim=16, batch_size=16, learning_rate=0.01,
+options = dict(epochs=5, n_layer=1, n_units=32, emb_dim=16, batch_size=16, learning_rate=0.01,
                output_dir="runs/notebook-1.10.6", overwrite=True)
 
 # %% [markdown]
