@@ -155,27 +155,19 @@ def notebook_options(number):
     return namespace.get("options")
 
 
-def execute(nb, cwd, timeout=600, env=None):
-    """Run every cell of ``nb`` in a fresh kernel with ``cwd`` as working directory (in place).
+def execute(nb, cwd, timeout=600, km=None):
+    """Run every cell of ``nb`` (in place) in a fresh kernel started in ``cwd``, or in the running
+    kernel of the AsyncKernelManager ``km`` (then ``cwd`` is only the notebook's path).
 
     Raises nbclient's CellExecutionError on the first failing cell."""
-    import os
-
     from nbclient import NotebookClient
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
+    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, km=km,
                             resources={"metadata": {"path": str(cwd)}})
-    saved = {}
-    for key, value in (env or {}).items():
-        saved[key] = os.environ.get(key)
-        os.environ[key] = value
     try:
         client.execute(cwd=str(cwd))
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if km is not None and client.kc is not None:
+            client.kc.stop_channels()
     return nb
 
 

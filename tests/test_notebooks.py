@@ -1,10 +1,11 @@
 """Every section as a notebook (dlbook/notebook.py): built from its module, executed in a fresh
 Jupyter kernel on the tiny data, and showing its key output.
 
-Each notebook runs with its parameters cell's options, a few of them lowered here to keep the
+Each notebook runs with its parameters cell's options, the epochs lowered here to keep the
 suite short (an ``options.update(...)`` cell after the parameters cell, as papermill injects
-parameters). The real datasets are hidden (``DLBOOK_DATA_DIR`` points to an empty directory),
-so the training sections use the tiny subsets in data/tiny.
+parameters), in one kernel per test process (see the ``kernel`` fixture); ``dlbook notebook
+--execute`` is checked in a fresh kernel. The real datasets are hidden, so the training sections
+use the tiny subsets in data/tiny.
 """
 import importlib
 import re
@@ -41,7 +42,6 @@ KEY_OUTPUT = {
 
 #: Lower values than the notebooks' own, for the suite only.
 QUICKER = {
-    "1.3": {"epochs": 300},
     "1.10.1": {"epochs": 1},
     "1.10.4": {"epochs": 1},
     "1.10.5": {"epochs": 1},
@@ -66,20 +66,35 @@ def test_key_outputs_cover_every_section():
     assert set(KEY_OUTPUT) == set(NUMBERS)
 
 
+@pytest.fixture(scope="session")
+def kernel(tmp_path_factory):
+    """One Jupyter kernel per test process: TensorFlow is imported once, and each notebook starts
+    with ``%reset -f`` (an empty namespace: a notebook that lacks an import still fails). The
+    real datasets are hidden: DLBOOK_DATA_DIR is an empty directory."""
+    import os
+
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+    home = tmp_path_factory.mktemp("kernel")
+    (home / "no-real-data").mkdir()
+    env = dict(os.environ, DLBOOK_DATA_DIR=str(home / "no-real-data"), **KERNEL_ENV)
+    km = AsyncKernelManager(kernel_name=notebook.KERNEL)
+    run_sync(km.start_kernel)(cwd=str(home), env=env)
+    yield km
+    run_sync(km.shutdown_kernel)(now=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("number", NUMBERS)
-def test_notebook_runs_and_shows_its_output(number, tmp_path, monkeypatch):
-    (tmp_path / "no-real-data").mkdir()
-    monkeypatch.setenv("DLBOOK_DATA_DIR", str(tmp_path / "no-real-data"))
-    for key, value in KERNEL_ENV.items():
-        monkeypatch.setenv(key, value)
+def test_notebook_runs_and_shows_its_output(number, tmp_path, kernel):
     nb = notebook.build_notebook(number)
     params = notebook.parameters_cell(nb)
     assert params is not None, f"{number}: no cell tagged 'parameters'"
     if number in QUICKER:
         index = nb.cells.index(params)
         nb.cells.insert(index + 1, nbformat.v4.new_code_cell(f"options.update({QUICKER[number]!r})"))
-    notebook.execute(nb, tmp_path, timeout=300)   # raises on the first failing cell
+    nb.cells.insert(0, nbformat.v4.new_code_cell(f"%reset -f\nimport os\nos.chdir({str(tmp_path)!r})"))
+    notebook.execute(nb, tmp_path, timeout=300, km=kernel)   # raises on the first failing cell
     errors = [out for cell in nb.cells if cell.cell_type == "code"
               for out in cell.get("outputs", []) if out.output_type == "error"]
     assert not errors
@@ -88,6 +103,16 @@ def test_notebook_runs_and_shows_its_output(number, tmp_path, monkeypatch):
     assert text.startswith("options:")        # the last cells ran main with the notebook's options
     section = next(s for s in SECTION_LIST if s.number == number)
     assert _images(nb) == len(section.figures), f"{number}: one image per figure {section.figures}"
+
+
+@pytest.mark.slow
+def test_dlbook_notebook_execute_in_a_fresh_kernel(tmp_path, monkeypatch, capsys):
+    """``dlbook notebook 1.2 --execute``: a kernel of its own, the notebook saved with its outputs."""
+    from dlbook import cli
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    assert cli.main(["notebook", "1.2", "--execute", "--out", str(tmp_path)]) == 0
+    nb = nbformat.read(tmp_path / "s1_02_perceptron.ipynb", as_version=4)
+    assert re.search(KEY_OUTPUT["1.2"], _text(nb)) and _images(nb) == 1
 
 
 @pytest.mark.parametrize("number", NUMBERS)
