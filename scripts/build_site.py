@@ -132,7 +132,8 @@ def build(out, execute=True, jobs=2, keep_source=None):
     (src_root / "mkdocs.yml").write_text(mkdocs_yml(results), encoding="utf-8")
     out = Path(out).resolve()
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--clean",
-                             "-f", str(src_root / "mkdocs.yml"), "-d", str(out)])
+                             "-f", str(src_root / "mkdocs.yml"), "-d", str(out)],
+                            env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
     if not keep_source:
         shutil.rmtree(src_root, ignore_errors=True)
     if result.returncode:

@@ -45,7 +45,7 @@ QUICKER = {
     "1.10.1": {"epochs": 1},
     "1.10.4": {"epochs": 1},
     "1.10.5": {"epochs": 1},
-    "1.10.6": {"epochs": 1},
+    "1.10.6": {"epochs": 1, "max_pairs": 40},
 }
 
 # Quieter kernels, and no GPU search.
