@@ -133,7 +133,8 @@ def build(out, execute=True, jobs=2, keep_source=None):
     out = Path(out).resolve()
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--clean",
                              "-f", str(src_root / "mkdocs.yml"), "-d", str(out)],
-                            env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
+                            env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
+                            cwd=src_root)   # mkdocs-jupyter's .cache/ goes there, not into the repo
     if not keep_source:
         shutil.rmtree(src_root, ignore_errors=True)
     if result.returncode:
