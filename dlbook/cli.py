@@ -1,4 +1,5 @@
-"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``.
+"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``,
+``notebook``.
 
 TensorFlow is imported only by the section that runs, so ``dlbook --help`` and ``dlbook list``
 answer well under a second; it is imported through :mod:`dlbook.quiet`, so that its start-up
@@ -14,24 +15,7 @@ from dlbook import __version__
 from dlbook.entry import guarded
 from dlbook.errors import UsageError
 
-# (section, module under chapters.ch01, title) in book order.
-SECTIONS = [
-    ("1.2", "s1_02_perceptron", "Perceptron: dense layer, bias and decision boundary"),
-    ("1.3", "s1_03_logic_gates", "Multilayer perceptron: logic gates and XOR"),
-    ("1.4", "s1_04_activations", "Activation functions"),
-    ("1.5", "s1_05_losses", "Loss functions"),
-    ("1.6", "s1_06_optimization", "Optimization: backprop, SGD, Adam, validation"),
-    ("1.7", "s1_07_regularization", "Regularization"),
-    ("1.8", "s1_08_cnn", "Convolutional neural networks"),
-    ("1.9", "s1_09_rnn", "Recurrent neural networks"),
-    ("1.10.1", "s1_10_1_tensors", "Tensors and tf.GradientTape (Listings 1.1, 1.2)"),
-    ("1.10.2", "s1_10_2_models", "Static and dynamic models (Listings 1.3, 1.4)"),
-    ("1.10.3", "s1_10_3_lambda", "Lambda layers"),
-    ("1.10.4", "s1_10_4_mnist_mlp", "MLP on MNIST"),
-    ("1.10.5", "s1_10_5_cifar10_cnn", "BatchNorm CNN on CIFAR-10"),
-    ("1.10.6", "s1_10_6_chatbot", "GRU Seq2seq chatbot"),
-]
-SECTION_MODULES = {section: f"chapters.ch01.{module}" for section, module, _ in SECTIONS}
+from dlbook.sections import SECTION_MODULES, SECTIONS  # (section, module, title) in book order
 
 USAGE = f"""usage: dlbook [--version] [--debug] <command> [options]
 
@@ -44,6 +28,8 @@ commands:
   figures [--out DIR]       regenerate the chapter's computed figures as PNG files
   chat --checkpoint DIR     talk to a trained 1.10.6 chatbot ('dlbook chat --help')
   download mnist|cifar10    download a real dataset into the data directory ('dlbook download --help')
+  notebook SECTION|all      write a section's notebook (.ipynb) to open in Jupyter
+                            ('dlbook notebook --help')
   export RUN_DIR            write a trained 1.10.4/1.10.5/1.10.6 model as a TensorFlow SavedModel
                             ('dlbook export --help')
 
@@ -115,6 +101,7 @@ COMMANDS = {
     "chat": lambda argv: _call("chapters.ch01.s1_10_6_chatbot", "chat_main", argv),
     "download": lambda argv: _call("dlbook.data.download", "main", argv, tensorflow=False),
     "export": lambda argv: _call("dlbook.export", "main", argv),
+    "notebook": lambda argv: _call("dlbook.notebook", "main", argv, tensorflow=False),
 }
 
 

@@ -15,12 +15,34 @@ Prints:
 
 Run: `dlbook run 1.2` or `python -m chapters.ch01.s1_02_perceptron`.
 """
+# %% [markdown]
+# ## Setup
+# The perceptron's functions live in `dlbook.nn.perceptron` (NumPy only); `dlbook figures`
+# draws Fig 1.3 from the very same functions.
+
+# %%
 import numpy as np
 
 from dlbook.nn import perceptron
 from dlbook.options import add_seed_arg, make_parser
 
 
+# %% [markdown]
+# ## The section, step by step
+# `main` walks through section 1.2 in the book's order:
+#
+# 1. **A layer as one product.** A dense layer computes z = Wx + b, equation (1.5); each row of
+#    W gives one neuron's weighted sum, equation (1.4). The sample is picked so that the first
+#    neuron's sum is exactly 0.
+# 2. **The step output.** Equation (1.3) maps z to 1 when z > 0 and to 0 otherwise, so a sum of
+#    exactly 0 gives 0.
+# 3. **Decision boundaries (Fig 1.3).** The set w^T x + b = 0 is a line for two inputs and a plane
+#    for three; its axis intercepts are -b/w_i. With b = 0 it must pass through the origin.
+# 4. **The learning rule.** On 100 points that a line separates, the perceptron rule makes fewer
+#    mistakes each epoch until it makes none; without a bias it cannot, because the true boundary
+#    does not go through the origin.
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.2",
                          description="1.2 Perceptron: dense layer, bias and decision boundary")
@@ -68,6 +90,30 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Fig 1.3
+# The boundaries of the printed examples, drawn by `dlbook figures` from the same functions
+# (the notebook shows it; on the command line this cell does nothing).
+
+# %%
+if __name__ == "__main__":
+    from dlbook.notebook import show_figures
+    show_figures("fig1_03_decision_boundaries")
+
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run (`{"seed": 1}` is `--seed 1`); the
+# command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(seed=0)
+
+# %% [markdown]
+# ## Run
+# Prints (1.5) next to (1.4) with z_1 = 0, step(0) = 0, the intercepts of the line and the plane,
+# then the mistakes per epoch of the rule with and without a bias.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

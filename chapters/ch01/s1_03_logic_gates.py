@@ -14,6 +14,12 @@ Prints:
 
 Run: `dlbook run 1.3` or `python -m chapters.ch01.s1_03_logic_gates`.
 """
+# %% [markdown]
+# ## Setup
+# Truth tables, the gate perceptrons and the Fig 1.7 network are in `dlbook.nn.logic_gates`; the
+# small MLP trained by backpropagation is in `dlbook.nn.backprop`.
+
+# %%
 import numpy as np
 
 from dlbook.nn import backprop, logic_gates
@@ -21,6 +27,21 @@ from dlbook.nn.perceptron import perceptron
 from dlbook.options import add_seed_arg, make_parser, positive_int
 
 
+# %% [markdown]
+# ## The section, step by step
+# `main` follows section 1.3:
+#
+# 1. **Separable gates (Fig 1.6).** AND, OR, NAND and NOR each have a line that splits their
+#    four inputs; the perceptron rule of 1.2 finds one, and its outputs match the truth table.
+# 2. **Why XOR needs more.** Summing the four inputs with signs +1/-1 taken from the XOR (or
+#    XNOR) targets gives the zero vector, so for any weights the four weighted sums cancel and
+#    no single perceptron can get all four cases right.
+# 3. **Two layers (Fig 1.7).** With hand-set weights, a hidden layer computes OR and NAND and an
+#    output unit ANDs them: that is XOR.
+# 4. **Learning it.** A 2-4-1 sigmoid network trained by gradient descent on the truth table
+#    reaches outputs close to 0, 1, 1, 0.
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.3",
                          description="1.3 Multilayer perceptron: logic gates and XOR")
@@ -61,6 +82,30 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Figs 1.6 and 1.7
+# The learned gate boundaries and the XOR network's two hidden boundaries, drawn by
+# `dlbook figures` from the same functions (on the command line this cell does nothing).
+
+# %%
+if __name__ == "__main__":
+    from dlbook.notebook import show_figures
+    show_figures("fig1_06_logic_gates", "fig1_07_xor_mlp")
+
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"epochs": 500}` is `--epochs 500`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(seed=0, epochs=2000)
+
+# %% [markdown]
+# ## Run
+# Prints each gate's weights and outputs, the zero signed sums for XOR and XNOR, the Fig 1.7
+# network's hidden features and output, and the trained MLP's outputs and loss.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

@@ -13,12 +13,33 @@ Prints:
 
 Run: `dlbook run 1.4` or `python -m chapters.ch01.s1_04_activations`.
 """
+# %% [markdown]
+# ## Setup
+# Each activation and its derivative is written from its formula in `dlbook.nn.activations`
+# (NumPy); TensorFlow is only the reference they are checked against.
+
+# %%
 import numpy as np
 
 from dlbook.nn import activations as act
 from dlbook.options import finite_float, make_parser
 
 
+# %% [markdown]
+# ## The section, step by step
+# `main` covers the activations of section 1.4:
+#
+# 1. **A table.** sigmoid, tanh, ReLU and leaky ReLU (and the others of the module) with their
+#    derivatives at a few points, so the saturation of sigmoid and tanh and the kink of ReLU at 0
+#    can be read off.
+# 2. **Against TensorFlow.** The same functions from `tf.nn` and their derivatives from
+#    `tf.GradientTape`, in float64: the differences are at rounding level.
+# 3. **PReLU.** Its slope is a trainable weight; the derivative of the output with respect to
+#    it is min(0, z), checked against the tape.
+# 4. **Softmax overflow.** On large logits, the formula as written overflows to nan; subtracting
+#    the largest logit first gives the same probabilities without overflow.
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.4",
                          description="1.4 Activation functions")
@@ -65,6 +86,30 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Fig 1.8
+# The activations and their derivatives, drawn by `dlbook figures` (on the command line this
+# cell does nothing).
+
+# %%
+if __name__ == "__main__":
+    from dlbook.notebook import show_figures
+    show_figures("fig1_08_activations")
+
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"alpha": 0.1}` is `--alpha 0.1`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(alpha=0.2)
+
+# %% [markdown]
+# ## Run
+# Prints the table, the largest differences from TensorFlow, the PReLU check and the softmax of
+# large logits both ways.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

@@ -17,6 +17,11 @@ Prints (for one small fixed example):
 
 Run: `dlbook run 1.5` or `python -m chapters.ch01.s1_05_losses`.
 """
+# %% [markdown]
+# ## Setup
+# The losses of section 1.5 are written from their equations in `dlbook.nn.losses`.
+
+# %%
 import numpy as np
 
 from dlbook.nn import losses
@@ -24,6 +29,19 @@ from dlbook.nn.activations import sigmoid, softmax
 from dlbook.options import make_parser
 
 
+# %% [markdown]
+# ## The section, step by step
+# `main` computes each loss of section 1.5 on one small example and puts TensorFlow's or
+# TensorLayer's value beside it:
+#
+# 1. **KL divergence (1.13) and cross-entropy (1.14).** KL is not symmetric, and the
+#    cross-entropy of p and q is the entropy of p plus KL(p || q).
+# 2. **Binary (1.15) and multi-class (1.16) cross-entropy**, from probabilities and from logits;
+#    on extreme logits, the probability form overflows where the logit form stays finite.
+# 3. **Norms and distances (1.17)-(1.20).** The L1, L2 and max norms, the Lp loss as (1.18)
+#    writes it, mean squared error (1.19) and mean absolute error (1.20).
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.5",
                          description="1.5 Loss functions")
@@ -89,6 +107,19 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Parameters
+# This section has no options of its own (`options` stays empty); the command line ignores
+# this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = {}
+
+# %% [markdown]
+# ## Run
+# Prints each loss next to the library's value.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

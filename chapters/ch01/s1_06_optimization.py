@@ -20,12 +20,33 @@ Prints:
 
 Run: `dlbook run 1.6` or `python -m chapters.ch01.s1_06_optimization`.
 """
+# %% [markdown]
+# ## Setup
+# Backpropagation, gradient descent, SGD and Adam are written out in `dlbook.nn.backprop` and
+# `dlbook.nn.optimizers`; model selection is in `dlbook.nn.validation`.
+
+# %%
 import numpy as np
 
 from dlbook.nn import backprop, optimizers, validation
 from dlbook.options import add_seed_arg, make_parser
 
 
+# %% [markdown]
+# ## The section, step by step
+# `main` follows 1.6.1 to 1.6.3:
+#
+# 1. **Backpropagation by hand (1.6.1).** The chain rule through a small network, layer by layer,
+#    gives the same gradients as `tf.GradientTape`.
+# 2. **Gradient descent and the learning rate (Figs 1.9, 1.10).** On L = theta^2 a small rate
+#    creeps, a good one converges fast, a large one oscillates and one above 1 diverges.
+# 3. **Mini-batch SGD (Algorithm 1.1)** trains a small MLP; its training loss falls.
+# 4. **Adam (Algorithm 1.2)** written step by step matches `tf.optimizers.Adam`; where the book
+#    puts epsilon (inside the square root) changes the first steps.
+# 5. **Choosing a model (1.6.3, Fig 1.11).** A polynomial degree chosen on a validation split and
+#    by k-fold cross-validation; the test error is looked at once, at the end.
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.6",
                          description="1.6 Optimization: backprop, SGD, Adam, validation")
@@ -108,6 +129,30 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Figs 1.9, 1.10 and 1.11
+# Gradient descent on two bowls, the four learning rates and the k-fold split, drawn by
+# `dlbook figures` (on the command line this cell does nothing).
+
+# %%
+if __name__ == "__main__":
+    from dlbook.notebook import show_figures
+    show_figures("fig1_09_gradient_descent", "fig1_10_learning_rate", "fig1_11_cross_validation")
+
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"seed": 1}` is `--seed 1`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(seed=0)
+
+# %% [markdown]
+# ## Run
+# Prints the gradient check, the paths for each learning rate, the SGD loss, Adam against
+# TensorFlow and the degrees chosen by validation and cross-validation.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

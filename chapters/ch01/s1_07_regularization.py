@@ -21,6 +21,12 @@ Prints:
 
 Run: `dlbook run 1.7` or `python -m chapters.ch01.s1_07_regularization`.
 """
+# %% [markdown]
+# ## Setup
+# Weight decay, dropout, batch normalization, early stopping and augmentation are in
+# `dlbook.nn.regularization`; the overfitting example in `dlbook.nn.validation`.
+
+# %%
 import numpy as np
 
 from dlbook.nn import regularization as reg
@@ -28,6 +34,23 @@ from dlbook.nn import validation
 from dlbook.options import add_seed_arg, make_parser, positive_int
 
 
+# %% [markdown]
+# ## The section, step by step
+# `main` goes through 1.7.1 to 1.7.5:
+#
+# 1. **Weight decay (1.23, 1.7.2).** On a regression where 3 of 20 weights matter, an L1 penalty
+#    sets most of the others to exactly 0 while L2 only shrinks them; Fig 1.13 shows why: the
+#    loss contours first touch the L1 ball at a corner.
+# 2. **Overfitting (1.7.1, Fig 1.12).** A degree-9 polynomial through 10 noisy points fits them
+#    exactly and misses new ones; a line does better on the test points.
+# 3. **Dropout (1.7.3).** With `keep = 0.8` the kept units are scaled by 1/0.8, so the average
+#    over many masks is the input, and nothing is dropped at test time.
+# 4. **Batch normalization (1.7.4)** by hand: each feature with mean 0 and std 1 in training,
+#    moving averages for inference.
+# 5. **Early stopping and augmentation (1.7.5, Fig 1.16).** Training stops `patience` epochs after
+#    the best validation loss; flips, crops, shifts and scaling of a small image.
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.7",
                          description="1.7 Regularization")
@@ -97,6 +120,30 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Figs 1.12, 1.13 and 1.16
+# Overfitting, the L1 and L2 balls and the early-stopping curve, drawn by `dlbook figures` (on
+# the command line this cell does nothing).
+
+# %%
+if __name__ == "__main__":
+    from dlbook.notebook import show_figures
+    show_figures("fig1_12_overfitting", "fig1_13_l1_l2", "fig1_16_early_stopping")
+
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"patience": 50}` is `--patience 50`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(seed=0, patience=200)
+
+# %% [markdown]
+# ## Run
+# Prints the weights zeroed by L1 and L2, the touching points, the train and test errors, the
+# dropout and batch-norm checks, the early-stopping epochs and the augmented images.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

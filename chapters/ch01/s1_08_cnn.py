@@ -15,12 +15,31 @@ Prints:
 
 Run: `dlbook run 1.8` or `python -m chapters.ch01.s1_08_cnn`.
 """
+# %% [markdown]
+# ## Setup
+# Convolution, pooling and the output-size formula are written in `dlbook.nn.conv`;
+# TensorFlow's `tf.nn` is the reference.
+
+# %%
 import numpy as np
 
 from dlbook.nn import conv
 from dlbook.options import add_seed_arg, make_parser
 
 
+# %% [markdown]
+# ## The section, step by step
+# `main` checks section 1.8's numbers:
+#
+# 1. **Output size (1.24).** (W - F + 2P)/S + 1 for several inputs, kernels, paddings and strides,
+#    next to the shape `tf.nn.conv2d` returns.
+# 2. **The convolution of Fig 1.18.** A 4x4x3 input and one 3x3x3 kernel give a 2x2 output; each
+#    entry is the sum of a window times the kernel, equal to `tf.nn.conv2d`.
+# 3. **Pooling (Fig 1.19).** 2x2 max and average pooling of the 4x4 example, equal to `tf.nn`.
+# 4. **Parameter counts.** A convolution shares its kernel over the image, so it needs far fewer
+#    weights than a dense layer producing an output of the same size.
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.8",
                          description="1.8 Convolutional neural networks")
@@ -66,6 +85,29 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Fig 1.19
+# Max and average pooling of the 4x4 example, drawn by `dlbook figures` (on the command line
+# this cell does nothing).
+
+# %%
+if __name__ == "__main__":
+    from dlbook.notebook import show_figures
+    show_figures("fig1_19_pooling")
+
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"seed": 1}` is `--seed 1`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(seed=0)
+
+# %% [markdown]
+# ## Run
+# Prints the size table, the Fig 1.18 computation, the pooled outputs and the parameter counts.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

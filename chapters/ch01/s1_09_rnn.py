@@ -17,6 +17,11 @@ Prints:
 
 Run: `dlbook run 1.9` or `python -m chapters.ch01.s1_09_rnn`.
 """
+# %% [markdown]
+# ## Setup
+# The simple recurrent cell, the LSTM and the GRU are written in `dlbook.nn.rnn` (NumPy).
+
+# %%
 import numpy as np
 
 from dlbook.nn import rnn
@@ -24,6 +29,11 @@ from dlbook.nn.activations import sigmoid
 from dlbook.options import add_seed_arg, make_parser
 
 
+# %% [markdown]
+# ## The Keras reference
+# Runs a Keras cell, given the same weights as the hand-written one, over a sequence.
+
+# %%
 def keras_final_state(cell, weights, xs, n_states):
     """Run a float64 Keras cell over xs from zero states; returns the last output."""
     import tensorflow as tf
@@ -36,6 +46,18 @@ def keras_final_state(cell, weights, xs, n_states):
     return out.numpy()[0]
 
 
+# %% [markdown]
+# ## The section, step by step
+# `main` follows section 1.9:
+#
+# 1. **Three cells.** The simple recurrent cell as (1.25) writes it and in its usual tanh form,
+#    the LSTM exactly as (1.26) (on [h_(t-1); x_t]) and a GRU, each run over a short sequence;
+#    the final hidden state equals that of the Keras cell with the same weights.
+# 2. **Gates.** The LSTM's forget, input and output gates lie in (0, 1).
+# 3. **Gradients through time.** The norm of dh_t/dh_0 shrinks or grows geometrically with the
+#    largest eigenvalue of the recurrent matrix: vanishing below 1, exploding above.
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.9",
                          description="1.9 Recurrent neural networks")
@@ -89,6 +111,20 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"seed": 1}` is `--seed 1`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(seed=0)
+
+# %% [markdown]
+# ## Run
+# Prints each cell's equations and final state (by hand and from Keras), the LSTM gates and the
+# gradient norms for three eigenvalues.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

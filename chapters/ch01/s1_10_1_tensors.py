@@ -19,6 +19,12 @@ below 0.1 and the accuracy rises from about 1/3 to above 95% in 5 epochs.
 The tape's gradients are checked against central finite differences in
 tests/test_sections_1_10_1_to_4.py.
 """
+# %% [markdown]
+# ## Setup
+# Importing `dlbook.compat` first applies dlbook's fixes to TensorLayer 2.2.5 (docs/errata.md);
+# then come the listings' own imports.
+
+# %%
 # Setup: dlbook.compat first applies the TensorLayer fixes (docs/errata.md), then the listings' imports
 import dlbook.compat  # noqa: F401
 import tensorflow as tf
@@ -31,6 +37,12 @@ from dlbook.options import add_seed_arg, make_parser, positive_int
 from dlbook.utils import set_seed
 
 
+# %% [markdown]
+# ## Listing 1.1: eager tensors
+# In TensorFlow 2 an operation runs at once and returns a tensor whose value can be printed
+# right away: a 2x2 integer matrix times a 2x1 one gives a 2x1 int32 tensor.
+
+# %%
 # Listing 1.1
 def listing_1_1():
     a = tf.constant([[1, 2], [1, 2]])
@@ -39,6 +51,13 @@ def listing_1_1():
     return c
 
 
+# %% [markdown]
+# ## Listing 1.2: a training loop with `tf.GradientTape`
+# The forward pass is recorded by the tape, which then gives the loss's gradients with respect
+# to the model's trainable weights; the optimizer applies them. The book uses `loss_fn` without
+# defining it: here it is the softmax cross-entropy on logits (errata listing-1.2-loss-fn).
+
+# %%
 # Listing 1.2
 def loss_fn(prediction, y):  # errata: listing-1.2-loss-fn
     return tl.cost.cross_entropy(prediction, y)
@@ -54,6 +73,12 @@ def train(model, dataset, optimizer):
         optimizer.apply_gradients(zip(gradients, model.trainable_weights))
 
 
+# %% [markdown]
+# ## Data
+# A synthetic problem small enough to train in seconds: points in 20 dimensions, labelled by a
+# random linear "teacher" into 3 classes.
+
+# %%
 # Data
 def teacher_dataset(n=1024, n_features=20, n_classes=3, seed=0):
     """Gaussian points labelled by the argmax of a random linear map: learnable, not trivial."""
@@ -63,6 +88,13 @@ def teacher_dataset(n=1024, n_features=20, n_classes=3, seed=0):
     return x, y
 
 
+# %% [markdown]
+# ## Putting it together
+# `main` prints Listing 1.1's product, then trains a small TensorLayer MLP with Listing 1.2's
+# loop and prints the loss and accuracy before training and after each epoch: the loss falls
+# from about ln 3 (chance) and the accuracy rises from about 1/3.
+
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.10.1",
                          description="Listing 1.1 (eager tensors) and Listing 1.2 (GradientTape loop).")
@@ -95,6 +127,19 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"epochs": 10}` is `--epochs 10`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(epochs=5, seed=0)
+
+# %% [markdown]
+# ## Run
+# Prints Listing 1.1's product, then the loss and accuracy before training and after each epoch.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

@@ -19,6 +19,11 @@ model (0.0: the same function); that ``foo=True`` rows sum to 1; and how many lo
 ReLU would cut to 0 at initialisation (about half). The speed-up of ``@tf.function`` that the text
 mentions is measured by ``python scripts/bench_tf_function.py``.
 """
+# %% [markdown]
+# ## Setup
+# `dlbook.compat` first (dlbook's fixes to TensorLayer 2.2.5), then the listings' imports.
+
+# %%
 # Setup: dlbook.compat first applies the TensorLayer fixes (docs/errata.md), then the listings' imports
 import dlbook.compat  # noqa: F401
 import numpy as np
@@ -30,6 +35,13 @@ from dlbook.options import add_seed_arg, make_parser
 from dlbook.utils import set_seed
 
 
+# %% [markdown]
+# ## Listing 1.3: a static model
+# The layers are connected from an `Input` placeholder, so every layer knows its input size,
+# and `Model(inputs=..., outputs=...)` wraps the graph. The last layer outputs logits (errata
+# mlp-logits-relu).
+
+# %%
 # Listing 1.3: a static model, three Dense layers
 def get_mlp_model(inputs_shape):
     ni = Input(inputs_shape)
@@ -42,6 +54,13 @@ def get_mlp_model(inputs_shape):
     return M
 
 
+# %% [markdown]
+# ## Listing 1.4: a dynamic model
+# A `Model` subclass: the layers are declared with their `in_channels` and `forward` is plain
+# Python, here with a `foo` switch that adds a softmax. The forward pass starts from its input
+# `x` (errata mlp-forward-z).
+
+# %%
 # Listing 1.4: a dynamic model; the layers need their in_channels (784 for the input)
 class MLPModel(Model):
     def __init__(self):
@@ -60,12 +79,19 @@ class MLPModel(Model):
         return out
 
 
+# %% [markdown]
+# ## The same function
+# Copying the static model's weights into the dynamic one makes the two compute the same
+# outputs, which `main` checks on a batch of random "images" (errata listing-1.3-data).
+
+# %%
 def copy_weights(source, target):
     """Assign ``source``'s weights to ``target`` in order (the same layer sizes in both)."""
     for target_weight, source_weight in zip(target.all_weights, source.all_weights, strict=True):
         target_weight.assign(source_weight)
 
 
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.10.2",
                          description="Listings 1.3 and 1.4: static and dynamic MLP, the same function.")
@@ -99,6 +125,20 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"seed": 1}` is `--seed 1`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(seed=0)
+
+# %% [markdown]
+# ## Run
+# Prints both parameter counts (1,276,810), the largest output difference (0.0), that the
+# `foo=True` rows sum to 1, and how many logits the printed ReLU would set to 0.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

@@ -19,6 +19,11 @@ Prints the output rows of 1 (all 2s; all 42s), ``a`` before and after one SGD st
 CustomizeModel (2 TL + 6 Keras = 8), and its loss before and after training (it falls, from about
 0.3 to below 0.05 with seed 0).
 """
+# %% [markdown]
+# ## Setup
+# `dlbook.compat` first (dlbook's fixes to TensorLayer 2.2.5), then the listings' imports.
+
+# %%
 # Setup: dlbook.compat first applies the TensorLayer fixes (docs/errata.md), then the listings' imports
 import dlbook.compat  # noqa: F401
 import numpy as np  # errata: lambda-keras-np
@@ -29,6 +34,12 @@ from dlbook.options import add_seed_arg, make_parser
 from dlbook.utils import set_seed
 
 
+# %% [markdown]
+# ## Listing 1: any function as a layer
+# `Lambda` turns a Python function into a layer; extra arguments of the function come from
+# `fn_args`.
+
+# %%
 # Listing 1: a Lambda layer from a lambda, and from a function with an argument from fn_args
 def lambda_layers():
     """Returns the tensors (x, y, z): y = 2 x, z = 42 x."""
@@ -41,6 +52,12 @@ def lambda_layers():
     return x, y, z
 
 
+# %% [markdown]
+# ## Listing 2: a function with a weight
+# A variable used inside the function must be declared with `fn_weights`, or the layer would
+# not count it as trainable and an optimizer would never update it.
+
+# %%
 # Listing 2: a weight defined outside the function, passed with fn_weights
 def lambda_with_weights():
     """Returns (a, x, y): y = x + a, with a in the layer's trainable weights."""
@@ -52,6 +69,12 @@ def lambda_with_weights():
     return a, x, y
 
 
+# %% [markdown]
+# ## Listing 3: a Keras model as a layer
+# A Keras `Sequential` model, wrapped in a `Lambda` layer, trains inside a TensorLayer model
+# once its weights are passed as `fn_weights`.
+
+# %%
 # Listing 3: a Keras model inside a Lambda layer
 def keras_in_lambda():
     """Returns (perceptron, CustomizeModel): the Keras model and the TL model class wrapping it."""
@@ -80,6 +103,11 @@ def keras_in_lambda():
     return perceptron, CustomizeModel
 
 
+# %% [markdown]
+# ## Training the wrapped model
+# A few steps of SGD on y = x^2 show that the Keras weights inside the TensorLayer model learn.
+
+# %%
 def train_customize_model(model, data_x, data_y, steps=50, learning_rate=0.1):
     """The listing's loop: MSE, Adam; returns the loss before and after the steps."""
     optimizer = tf.optimizers.Adam(learning_rate=learning_rate)
@@ -95,6 +123,7 @@ def train_customize_model(model, data_x, data_y, steps=50, learning_rate=0.1):
     return losses[0], losses[-1]
 
 
+# %%
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.10.3", description="The Lambda layer listings of 1.10.3.")
     add_seed_arg(parser, "the initial weights and the data")
@@ -135,6 +164,20 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"seed": 1}` is `--seed 1`); the command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(seed=0)
+
+# %% [markdown]
+# ## Run
+# Prints the outputs of the two Lambda layers, the weight `a` before and after one SGD step,
+# the number of trainable weights of the wrapped model and its loss before and after training.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

@@ -29,6 +29,12 @@ defaults (20 epochs), 98.16% after ``--epochs 40 --resume``, about 7-8 s per epo
 tl.utils.fit reaches 97.4% and 98.2% with these settings. On the tiny subset: about 95% in
 20 epochs, a few seconds of training.
 """
+# %% [markdown]
+# ## Setup
+# The listing's imports, with dlbook's replacements for the TensorLayer helpers that break
+# (`dlbook.compat`, `dlbook.utils.fit`/`test`; docs/errata.md).
+
+# %%
 # Setup
 import statistics
 
@@ -48,6 +54,12 @@ PROG = "dlbook run 1.10.4"
 RUN_KEYS = ("seed", "batch_size", "learning_rate", "strategy")
 
 
+# %% [markdown]
+# ## The data
+# MNIST as rows of 784 pixels: 50,000 training, 10,000 validation and 10,000 test images, or
+# the tiny subset in `data/tiny` when the real files are absent.
+
+# %%
 # Load the data
 def load_data(data_dir=None, download=False):
     """The listing's MNIST, images as rows of 784 pixels: the real files, else the tiny subset."""
@@ -57,6 +69,12 @@ def load_data(data_dir=None, download=False):
     return X_train, y_train, X_val, y_val, X_test, y_test
 
 
+# %% [markdown]
+# ## The model
+# The listing's static MLP: dropout on the input (keep 0.8), two ReLU layers of 800 units each
+# followed by dropout (keep 0.5), and 10 logits; 1,276,810 parameters.
+
+# %%
 # Build the model
 def get_model():
     """The listing's model, line for line."""
@@ -71,6 +89,11 @@ def get_model():
     return network
 
 
+# %% [markdown]
+# ## The accuracy
+# The fraction of images whose largest logit is the right class; it is reported, not trained on.
+
+# %%
 # The accuracy: unlike the loss, not used to update the model
 def acc(_logits, y_batch):
     """The listing's accuracy, in TF ops (it also runs inside fit's compiled train step)."""
@@ -84,6 +107,11 @@ def acc(_logits, y_batch):
     )
 
 
+# %% [markdown]
+# ## Options
+# The command line's options: the book's values are the defaults.
+
+# %%
 def parse_args(argv):
     parser = make_parser(prog=PROG, description="The book's MLP on MNIST: fit, test, save model.h5, reload.")
     add_training_args(parser, epochs=20, batch_size=256, output_dir="runs/mnist_mlp")
@@ -94,6 +122,14 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+# %% [markdown]
+# ## Train, test, save
+# `main` trains with Adam on the cross-entropy (`fit`), prints the loss and accuracy on the
+# training and validation sets after each epoch, tests once, and saves `model.h5` in the run
+# directory; `check_reload` then loads the file into a fresh model, which must give exactly the
+# same logits.
+
+# %%
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
@@ -138,6 +174,7 @@ def main(argv=None):
     return 0
 
 
+# %%
 def check_reload(network, weights_path, X_test, y_test):
     """Load ``weights_path`` into a fresh model: it must compute bit-equal logits."""
     reloaded = get_model()
@@ -151,6 +188,23 @@ def check_reload(network, weights_path, X_test, y_test):
     print(f"test accuracy: {float(acc(logits, y_test)):.4f}")
 
 
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"epochs": 20}` is `--epochs 20`). The quick values here train for a moment on the tiny data in
+# `data/tiny` (used when the real data is absent), in a run directory of its own that each run of
+# the notebook replaces (`overwrite`); the book's values are the command line's defaults
+# (`dlbook run 1.10.4 --help`). The command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(epochs=10, batch_size=256, data_dir=None, output_dir="runs/notebook-1.10.4", overwrite=True)
+
+# %% [markdown]
+# ## Run
+# Prints which data is used, one line per epoch, the test loss and accuracy, where the weights
+# went, the reload check and the final `test accuracy`.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

@@ -43,6 +43,12 @@ training images, as in ../shared/data), ``dlbook run 1.10.5 --data-dir ../shared
 reaches 70.7% test accuracy (68.1% after 30 epochs, 60.8% after 10), at about 30 s per epoch
 (~800 images/s of training) on 2 CPU cores; the learning rate 0.0001 learns slowly.
 """
+# %% [markdown]
+# ## Setup
+# The listing's imports; `tl.data` (which TensorLayer never released) comes from `dlbook.data`
+# (errata tl-data) and the model from `dlbook.models` (the second listing).
+
+# %%
 # Setup
 import numpy as np
 
@@ -63,6 +69,12 @@ PROG = "dlbook run 1.10.5"
 RUN_KEYS = ("seed", "batch_size", "augment", "strategy")
 
 
+# %% [markdown]
+# ## Augmentation
+# The listing's `_fn_train`: a random 24x24 crop, a random horizontal flip, then per-image
+# normalization, drawn from a seed so that a resumed run draws the same crops.
+
+# %%
 # The listing's augmentation, one image at a time in NumPy. Its random draws come from ``seed``
 # (given by the Dataloader, from the seed, the epoch and the image), so a resumed run redraws them.
 def _fn_train(img, target, seed=None):  # errata: augment-global-rng
@@ -78,6 +90,13 @@ def _fn_train(img, target, seed=None):  # errata: augment-global-rng
     return img, target
 
 
+# %% [markdown]
+# ## Training and evaluation steps
+# The listing leaves training to the reader: one `tf.GradientTape` step on the cross-entropy
+# (plus the recipe's weight penalty, 1.7.2), compiled with `tf.function`, and an evaluation pass
+# over the test loader.
+
+# %%
 def make_steps(net, optimizer, penalty=None, strategy=None):
     """The train step (net in train mode) and the eval step (eval mode), one tf.function each,
     traced once for any batch size (the last partial batch included).
@@ -128,6 +147,11 @@ def evaluate(net, eval_step, test_dl):
     return loss_sum / seen, correct / seen
 
 
+# %% [markdown]
+# ## Options
+# The command line's options (`dlbook run 1.10.5 --help`).
+
+# %%
 def parse_args(argv):
     parser = make_parser(prog=PROG, description="The book's BatchNorm CNN trained on CIFAR-10 with the Dataloader "
                                                 "API, by the listing's recipe or a tuned one (--recipe). Unless "
@@ -142,6 +166,14 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+# %% [markdown]
+# ## Putting it together
+# `main` builds the loaders of the listing, the batch-normalized CNN (`get_model_batchnorm`) and
+# the optimizer of the recipe (`--recipe book`: the listing's Adam 1e-4; `--recipe tuned`: 1.6-1.7's
+# techniques, each its own option), trains it epoch by epoch with the run saved after each epoch,
+# and prints the test loss and accuracy.
+
+# %%
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
@@ -216,6 +248,23 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"epochs": 15}` is `--epochs 15`). The quick values here train for a moment on the tiny data in
+# `data/tiny` (used when the real data is absent), in a run directory of its own that each run of
+# the notebook replaces (`overwrite`); the book's values are the command line's defaults
+# (`dlbook run 1.10.5 --help`). `recipe="tuned"` (or `weight_decay=0`, `dense_keep=0.5`, ...) trains
+# with the chapter's techniques. The command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(epochs=5, output_dir="runs/notebook-1.10.5", overwrite=True, recipe="book")
+
+# %% [markdown]
+# ## Run
+# Prints the data used, a line per epoch and the test accuracy at the end.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

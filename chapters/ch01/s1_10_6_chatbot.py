@@ -26,6 +26,12 @@ CPU time) takes the loss from 5.70 to 3.97, with still generic replies ("what is
 the whole corpus the model gives back the trained reply to most training queries:
 ``python scripts/eval_chatbot.py`` trains it and measures that (figures in the README).
 """
+# %% [markdown]
+# ## Setup
+# The corpus, vocabulary, model and chat helpers are in `dlbook.chat` and
+# `dlbook.models.seq2seq` (the book's `Seq2seq` call).
+
+# %%
 # Setup
 import math
 import os
@@ -53,6 +59,12 @@ MODEL_KEYS = ("corpus", "categories", "max_pairs", "min_count", "query_len", "de
 RUN_KEYS = MODEL_KEYS + ("seed", "batch_size", "learning_rate")
 
 
+# %% [markdown]
+# ## Options
+# The command line's options; the model's sizes default to the values of the book's call and
+# of TensorLayer's chatbot example.
+
+# %%
 def build_parser():
     parser = make_parser(prog=PROG, description="Train the book's GRU Seq2seq chatbot (section 1.10.6).")
     add_training_args(parser, epochs=10, batch_size=32, output_dir="runs/chatbot", data_dir=False)
@@ -81,6 +93,12 @@ def build_parser():
     return parser
 
 
+# %% [markdown]
+# ## The data
+# Question/answer pairs (by default from the chatterbot corpus shipped with the package) turned
+# into word ids of fixed lengths for the encoder and the decoder.
+
+# %%
 # Data
 def load_corpus(args):
     """(query ids, reply ids, vocabulary): the distinct pairs of the chosen corpus."""
@@ -104,6 +122,7 @@ def load_corpus(args):
     return [vocab.encode(q) for q in query_words], [vocab.encode(r) for r in reply_words], vocab
 
 
+# %%
 def run_config(args, vocab, n_pairs, losses):
     """config.json: what ``dlbook chat`` needs to rebuild the model, and the loss of each epoch."""
     config = {key: getattr(args, key) for key in MODEL_KEYS}
@@ -112,6 +131,12 @@ def run_config(args, vocab, n_pairs, losses):
     return config
 
 
+# %% [markdown]
+# ## One training step
+# The decoder is fed the reply shifted by one word (teacher forcing); the loss is the
+# cross-entropy of each reply word, masked past the end of the reply.
+
+# %%
 # Train
 def make_train_step(model, optimizer, query_len, decoder_seq_length):
     """One Adam step on the masked cross-entropy, compiled once for any batch size.
@@ -135,6 +160,12 @@ def make_train_step(model, optimizer, query_len, decoder_seq_length):
     return train_step
 
 
+# %% [markdown]
+# ## Putting it together
+# `main` loads the pairs, builds the GRU encoder-decoder of 1.10.6, trains it, prints the loss
+# per epoch with sampled replies to a few queries, and saves a run that `dlbook chat` can load.
+
+# %%
 def main(argv=None):
     args = build_parser().parse_args(argv)
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS)
@@ -184,6 +215,12 @@ def main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Chatting
+# `dlbook chat --checkpoint DIR` talks to a saved run (the functions below); the notebook only
+# trains.
+
+# %%
 # Chat
 def build_chat_parser():
     parser = make_parser(prog="dlbook chat",
@@ -249,6 +286,23 @@ def chat_main(argv=None):
     return 0
 
 
+# %% [markdown]
+# ## Parameters
+# The section's command-line options for a notebook run, with underscores for dashes
+# (`{"n_units": 64}` is `--n-units 64`). The quick values here train for a moment with a small model on the embedded corpus, in a run directory of its own that each run of
+# the notebook replaces (`overwrite`); the book's values are the command line's defaults
+# (`dlbook run 1.10.6 --help`). The command line ignores this dict and reads its own options.
+
+# %% tags=["parameters"]
+options = dict(epochs=5, n_layer=1, n_units=32, emb_dim=16, batch_size=16, learning_rate=0.01,
+               output_dir="runs/notebook-1.10.6", overwrite=True)
+
+# %% [markdown]
+# ## Run
+# Prints the corpus and vocabulary sizes, the loss per epoch with sample replies, and where the
+# run was saved.
+
+# %%
 if __name__ == "__main__":
     from dlbook.entry import run_section
     run_section(main)

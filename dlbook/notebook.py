@@ -1,0 +1,209 @@
+"""Every section as a notebook: ``dlbook notebook SECTION|all [--out DIR] [--execute]``.
+
+A section's module (``chapters/ch01/<module>.py``) is its notebook's only source: it is written
+in jupytext's percent format (``# %%`` code cells, ``# %% [markdown]`` prose cells), so the
+command line and the notebook run the same code. The notebook is generated from it, never kept:
+
+- the module's header docstring (keras-io style: ``Title:``, ``Description:``) becomes the first
+  markdown cell, with the book's section heading in the Chinese edition;
+- the cell tagged ``parameters`` holds ``options``, a dict of the section's command-line options
+  (``{"epochs": 2}`` is ``--epochs 2``; ``True`` a flag given, ``False``/``None`` left out) with
+  quick values on the tiny data;
+- the last cell, ``run_section(main)``, runs ``main`` with those options in a Jupyter kernel (the
+  kernel's own command line is not the section's), and with the command line's otherwise.
+
+Only :func:`in_jupyter_kernel`, :func:`options_to_argv` and :func:`run_in_notebook` are used at
+run time; jupytext, nbformat and nbclient are imported when a notebook is written or executed.
+"""
+import ast
+import io
+import sys
+from pathlib import Path
+
+from dlbook.errors import UsageError
+from dlbook.options import make_parser, positive_int
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTER_DIR = REPO / "chapters" / "ch01"
+DEFAULT_OUT = Path("notebooks")
+KERNEL = "python3"
+
+
+# --- at run time, inside the notebook ------------------------------------------------------------
+
+def in_jupyter_kernel():
+    """True in a Jupyter kernel (ipykernel's launcher is the process's command), False on the
+    command line and under ``%run`` (whose ``sys.argv`` is the script's)."""
+    return "ipykernel" in sys.modules and Path(sys.argv[0] if sys.argv else "").stem.startswith("ipykernel")
+
+
+def options_to_argv(options):
+    """``{"epochs": 2, "batch_size": 64, "overwrite": True, "data_dir": None}`` ->
+    ``["--epochs", "2", "--batch-size", "64", "--overwrite"]``.
+
+    Keys are the options' names with underscores for dashes; ``True`` gives the flag alone,
+    ``False`` and ``None`` leave the option out (its default), a list or tuple repeats it.
+    """
+    argv = []
+    for name, value in dict(options).items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def run_in_notebook(main_func, options):
+    """Run ``main_func`` with ``options`` (see :func:`options_to_argv`) and the CLI's error
+    handling; a non-zero exit code raises, so the cell (and nbclient) reports the failure."""
+    from dlbook.entry import guarded
+    argv = options_to_argv(options)
+    print("options:", " ".join(argv) if argv else "(the defaults)")
+    code = guarded(main_func, argv)
+    if code:
+        raise RuntimeError(f"the section ended with exit code {code} (the error is above)")
+    return None
+
+
+def show_figures(*names):
+    """In a Jupyter kernel, draw the named figures of ``dlbook figures`` as the cell's image
+    outputs (from the same functions as the PNGs in docs/figures); elsewhere do nothing."""
+    if not in_jupyter_kernel():
+        return
+    from IPython.display import Image, display
+
+    from dlbook import plots
+    for name in names:
+        fig, _ = plots.render(name)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", metadata={"Software": None})
+        display(Image(data=buffer.getvalue(), format="png"))
+
+
+# --- writing and executing notebooks -------------------------------------------------------------
+
+def section_entry(number):
+    from dlbook.sections import BY_NUMBER
+    if number not in BY_NUMBER:
+        raise UsageError(f"unknown section '{number}'; known sections: " + ", ".join(BY_NUMBER))
+    return BY_NUMBER[number]
+
+
+def module_path(number):
+    return CHAPTER_DIR / f"{section_entry(number).module}.py"
+
+
+def _header_markdown(docstring, section):
+    """The keras-io header (``Title:``, ``Description:``, then free text) as markdown."""
+    lines = docstring.strip("\n").splitlines()
+    title, body = section.title, []
+    for line in lines:
+        if line.startswith("Title:"):
+            title = line[len("Title:"):].strip()
+        elif line.startswith("Description:"):
+            body.append(line[len("Description:"):].strip())
+        else:
+            body.append(line)
+    head = [f"# {title}", "",
+            f"*Book: section {section.number} (中文版: {section.title_zh}). "
+            f"Source: `chapters/ch01/{section.module}.py`, also run by `dlbook run {section.number}`.*", ""]
+    return "\n".join(head + body).rstrip() + "\n"
+
+
+def build_notebook(number):
+    """The section's notebook (nbformat), from its module: not executed."""
+    import jupytext
+    import nbformat
+
+    section = section_entry(number)
+    nb = jupytext.read(module_path(number), fmt="py:percent")
+    first = nb.cells[0] if nb.cells else None
+    if first is not None and first.cell_type == "code":
+        tree = ast.parse(first.source)
+        if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant) \
+                and isinstance(tree.body[0].value.value, str):
+            docstring = tree.body[0].value.value
+            rest = "\n".join(first.source.splitlines()[tree.body[0].end_lineno:]).strip("\n")
+            nb.cells[0] = nbformat.v4.new_markdown_cell(_header_markdown(docstring, section))
+            if rest:
+                nb.cells.insert(1, nbformat.v4.new_code_cell(rest))
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata.pop("jupytext", None)
+    return nb
+
+
+def parameters_cell(nb):
+    """The cell tagged ``parameters`` (None when there is none)."""
+    return next((cell for cell in nb.cells if "parameters" in cell.get("metadata", {}).get("tags", [])), None)
+
+
+def notebook_options(number):
+    """The ``options`` dict of the section's parameters cell (None when there is none)."""
+    nb = build_notebook(number)
+    cell = parameters_cell(nb)
+    if cell is None:
+        return None
+    namespace = {}
+    exec(cell.source, {"__builtins__": {"dict": dict}}, namespace)   # our own cell: literals and dict()
+    return namespace.get("options")
+
+
+def execute(nb, cwd, timeout=600, km=None):
+    """Run every cell of ``nb`` (in place) in a fresh kernel started in ``cwd``, or in the running
+    kernel of the AsyncKernelManager ``km`` (then ``cwd`` is only the notebook's path).
+
+    Raises nbclient's CellExecutionError on the first failing cell."""
+    from nbclient import NotebookClient
+    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, km=km,
+                            resources={"metadata": {"path": str(cwd)}})
+    try:
+        client.execute(cwd=str(cwd))
+    finally:
+        if km is not None and client.kc is not None:
+            client.kc.stop_channels()
+    return nb
+
+
+def write_notebook(number, out_dir, run=False, timeout=600):
+    """Write ``<out_dir>/<module>.ipynb`` (executed in ``out_dir`` when ``run``); return its path."""
+    import nbformat
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nb = build_notebook(number)
+    if run:
+        execute(nb, out_dir, timeout=timeout)
+    path = out_dir / f"{section_entry(number).module}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def main(argv=None):
+    """``dlbook notebook SECTION|all [--out DIR] [--execute]``."""
+    from dlbook.sections import SECTION_LIST
+    parser = make_parser(prog="dlbook notebook",
+                         description="Write a section's notebook (.ipynb) from its module, to open in Jupyter.")
+    parser.add_argument("section", help="a section, e.g. 1.10.4 (see 'dlbook list'), or 'all'")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="directory for the .ipynb files")
+    parser.add_argument("--execute", action="store_true",
+                        help="also run the notebook (in --out, with its parameters cell's quick "
+                             "values) so that it is saved with its outputs")
+    parser.add_argument("--timeout", type=positive_int, default=600, help="seconds allowed per cell with --execute")
+    args = parser.parse_args(argv)
+    numbers = [s.number for s in SECTION_LIST] if args.section == "all" else [section_entry(args.section).number]
+    for number in numbers:
+        path = write_notebook(number, args.out, run=args.execute, timeout=args.timeout)
+        print(f"{number}: {path}")
+    print(f"Open {'them' if len(numbers) > 1 else 'it'} in Jupyter, e.g. 'jupyter lab {args.out}'")
+    return 0
+
+
+if __name__ == "__main__":
+    from dlbook.entry import guarded
+    sys.exit(guarded(main, sys.argv[1:]))
