@@ -66,7 +66,8 @@ def _read(name):
 
 def test_the_two_readmes_have_the_same_commands_figures_and_links():
     english, chinese = _read("README.md"), _read("README.zh.md")
-    assert len(commands(english)) > 20 and len(images(english)) == 11
+    # the extraction finds them: the gallery shows every book figure, the results the ablation's
+    assert len(commands(english)) > 20 and len(images(english)) == 11 + 1
     assert not differences(english, chinese), "\n".join(differences(english, chinese))
 
 
