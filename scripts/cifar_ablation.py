@@ -129,6 +129,7 @@ def main(argv=None):
         return 0
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     failed = 0
     for name in args.only or ROWS:
         if (RESULTS / f"{name}.json").exists():
