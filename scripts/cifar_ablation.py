@@ -13,6 +13,7 @@ interrupted is continued with ``--resume``.
     nohup python scripts/cifar_ablation.py > runs/ablation.log 2>&1 &   # ~8-12 min a row on 2 cores
     python scripts/cifar_ablation.py --only tuned book                   # some rows
     python scripts/cifar_ablation.py --table                             # the table, from the JSONs
+    python scripts/cifar_ablation.py --readme                            # ... written into both READMEs
 """
 import argparse
 import dataclasses
@@ -117,15 +118,27 @@ def run_row(row, data_dir, runs):
     return 0
 
 
+def put_table(markdown, text, start="<!-- ablation-table -->", end="<!-- /ablation-table -->"):
+    """``markdown`` with ``text`` between the ``start`` and ``end`` marks (``end`` added if absent)."""
+    before, _, rest = markdown.partition(start)
+    _, found, after = rest.partition(end)
+    return f"{before}{start}\n{text}\n{end}{after if found else rest}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=list(ROWS), help="rows to run (default: all, in order)")
     parser.add_argument("--data-dir", default=str(SHARED_DATA))
     parser.add_argument("--runs", default=str(ROOT / "runs" / "ablation"), help="where the run directories go")
     parser.add_argument("--table", action="store_true", help="print the table of the recorded rows and stop")
+    parser.add_argument("--readme", action="store_true",
+                        help="write the table into README.md and README.zh.md (between the ablation-table marks)")
     args = parser.parse_args(argv)
-    if args.table:
-        print(table(load_runs(RESULTS)))
+    if args.table or args.readme:
+        text = table(load_runs(RESULTS))
+        print(text)
+        for readme in (ROOT / "README.md", ROOT / "README.zh.md") if args.readme else ():
+            write_bytes(readme, put_table(readme.read_text(encoding="utf-8"), text).encode())
         return 0
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)

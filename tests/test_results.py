@@ -58,7 +58,7 @@ def test_the_ablation_figure_is_drawn_from_the_records(tmp_path):
     np.testing.assert_array_equal(data["book"], [0.4, 0.5])
     left, right = fig.axes
     assert [line.get_label() for line in left.get_lines() if not line.get_label().startswith("_")] == \
-        ["label of tuned: 77.0%", "label of tuned-seed1: 77.5%"]
+        ["label of tuned: 77.0%", "label of tuned-seed1: 77.5%", "(label of book: 50.0%)"]  # book for reference
     np.testing.assert_allclose(right.get_lines()[0].get_ydata(), [40, 50])
 
 
