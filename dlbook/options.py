@@ -8,15 +8,20 @@ import argparse
 from dlbook.errors import UsageError
 
 
-def positive_int(text):
-    """argparse type: an integer >= 1."""
+def _integer(text, minimum, expected, must):
+    """``int(text)``; an ArgumentTypeError "expected ..." when it is not one, "must be ..." below ``minimum``."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (>= 1), got {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {must}, got {value}")
     return value
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    return _integer(text, 1, "a positive integer", "a positive integer (>= 1)")
 
 
 def positive_float(text):
@@ -51,13 +56,7 @@ def non_negative_float(text):
 
 def non_negative_int(text):
     """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
+    return _integer(text, 0, "an integer >= 0", "an integer >= 0")
 
 
 SEED_RANGE = 2**32  # NumPy's seeds: 0 .. 2**32 - 1
@@ -65,12 +64,10 @@ SEED_RANGE = 2**32  # NumPy's seeds: 0 .. 2**32 - 1
 
 def random_seed(text):
     """argparse type: a random seed, an integer from 0 to 2**32 - 1 (what NumPy accepts)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {SEED_RANGE - 1}, got {text!r}") from None
-    if not 0 <= value < SEED_RANGE:
-        raise argparse.ArgumentTypeError(f"must be an integer from 0 to {SEED_RANGE - 1}, got {value}")
+    what = f"an integer from 0 to {SEED_RANGE - 1}"
+    value = _integer(text, 0, what, what)
+    if value >= SEED_RANGE:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
     return value
 
 

@@ -1,6 +1,8 @@
 """The 1.10.5 BatchNorm CNN (dlbook.models.cnn) and its training script
 (chapters/ch01/s1_10_5_cifar10_cnn.py) on the tiny CIFAR-format data in data/tiny."""
+import contextlib
 import json
+import signal
 
 import h5py
 import numpy as np
@@ -150,35 +152,41 @@ def test_resume_continues_bit_exactly(tmp_path, capsys):
     _assert_same_runs(tmp_path / "a", tmp_path / "b")
 
 
-def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkeypatch):
-    """Ctrl-C in epoch 2's first step: the run is saved at (epoch 1, step 1); --resume then reaches
-    the weights of an uninterrupted 2-epoch run bit for bit. With the listing's NumPy _fn_train
-    (--augment numpy): its draws are seeded per image and epoch by the Dataloader."""
-    import signal
-
-    common = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--seed", "1",
-              "--epochs", "2", "--augment", "numpy"]
-    assert chapter.main(common + ["--output-dir", str(tmp_path / "a")]) == 0
-
+@contextlib.contextmanager
+def pressing_ctrl_c(monkeypatch, at_call):
+    """Within the block, the 1.10.5 train step raises SIGINT before its ``at_call``-th call."""
     real_make_steps, calls = chapter.make_steps, []
 
     def make_steps_pressing_ctrl_c(*args, **kwargs):
         train_step, eval_step = real_make_steps(*args, **kwargs)
 
-        def step(X_batch, y_batch, seed):  # 3 steps an epoch: call 4 is epoch 2, step 1
+        def step(X_batch, y_batch, seed):
             calls.append(1)
-            if len(calls) == 4:
+            if len(calls) == at_call:
                 signal.raise_signal(signal.SIGINT)
             return train_step(X_batch, y_batch, seed)
         return step, eval_step
 
     monkeypatch.setattr(chapter, "make_steps", make_steps_pressing_ctrl_c)
-    with pytest.raises(KeyboardInterrupt):
-        chapter.main(common + ["--output-dir", str(tmp_path / "b")])
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(chapter, "make_steps", real_make_steps)
+
+
+def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in epoch 2's first step: the run is saved at (epoch 1, step 1); --resume then reaches
+    the weights of an uninterrupted 2-epoch run bit for bit. With the listing's NumPy _fn_train
+    (--augment numpy): its draws are seeded per image and epoch by the Dataloader."""
+    common = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--seed", "1",
+              "--epochs", "2", "--augment", "numpy"]
+    assert chapter.main(common + ["--output-dir", str(tmp_path / "a")]) == 0
+
+    with pressing_ctrl_c(monkeypatch, at_call=4), pytest.raises(KeyboardInterrupt):  # 3 steps an epoch:
+        chapter.main(common + ["--output-dir", str(tmp_path / "b")])              # epoch 2, step 1
     out = capsys.readouterr().out
     assert f"the run is saved in {tmp_path / 'b'} (1 epoch(s) done, 1 step(s) into epoch 2)" in out
     assert "--resume" in out
-    monkeypatch.setattr(chapter, "make_steps", real_make_steps)
     assert chapter.main(common + ["--resume", "--output-dir", str(tmp_path / "b")]) == 0
     assert "1 step(s) into epoch 2" in capsys.readouterr().out
     _assert_same_runs(tmp_path / "a", tmp_path / "b")

@@ -3,31 +3,21 @@ step, the schedule's learning rate, dropout, early stopping with the best weight
 run resumes exactly with all of them, and bad values are one clear line. Tiny CIFAR-format data."""
 import json
 import math
-import signal
 
 import h5py
 import numpy as np
 import pytest
 
 from chapters.ch01 import s1_10_5_cifar10_cnn as chapter
+from test_cifar10_cnn import _write_cifar, pressing_ctrl_c  # 40 training, 8 test images
 from dlbook import recipes
 from dlbook.checkpoints import file_entries
 from dlbook.cli import guarded
-from dlbook.data.cifar10 import write_cifar10_pickle
 from dlbook.errors import UsageError
 from dlbook.models import get_model_batchnorm
 import tensorflow as tf
 
 pytestmark = pytest.mark.filterwarnings("ignore:CIFAR-10.*training batches:UserWarning")
-
-
-def _write_cifar(directory, n_train=40, n_test=8):
-    rng = np.random.default_rng(0)
-    batches = directory / "cifar10" / "cifar-10-batches-py"
-    for name, n in (("data_batch_1", n_train), ("test_batch", n_test)):
-        write_cifar10_pickle(batches / name, {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                                              "labels": [int(v) for v in rng.integers(0, 10, n)]})
-    return directory
 
 
 def _run(path):
@@ -121,23 +111,9 @@ def test_everything_on_resumes_bit_exactly_after_ctrl_c(tmp_path, capsys, monkey
               "--epochs", "3", "--recipe", "tuned", "--warmup-epochs", "1", "--dense-keep", "0.5",
               "--early-stopping", "3", "--validation-images", "8"]
     assert chapter.main(common + ["--output-dir", str(tmp_path / "a")]) == 0
-    real_make_steps, calls = chapter.make_steps, []
-
-    def make_steps_pressing_ctrl_c(*args, **kwargs):
-        train_step, eval_step = real_make_steps(*args, **kwargs)
-
-        def step(X_batch, y_batch, seed):  # 2 steps an epoch: call 3 is epoch 2, step 1
-            calls.append(1)
-            if len(calls) == 3:
-                signal.raise_signal(signal.SIGINT)
-            return train_step(X_batch, y_batch, seed)
-        return step, eval_step
-
-    monkeypatch.setattr(chapter, "make_steps", make_steps_pressing_ctrl_c)
-    with pytest.raises(KeyboardInterrupt):
-        chapter.main(common + ["--output-dir", str(tmp_path / "b")])
+    with pressing_ctrl_c(monkeypatch, at_call=3), pytest.raises(KeyboardInterrupt):  # 2 steps an epoch:
+        chapter.main(common + ["--output-dir", str(tmp_path / "b")])              # epoch 2, step 1
     assert "1 step(s) into epoch 2" in capsys.readouterr().out
-    monkeypatch.setattr(chapter, "make_steps", real_make_steps)
     assert chapter.main(common + ["--resume", "--output-dir", str(tmp_path / "b")]) == 0
     (meta_a, model_a), (meta_b, model_b) = _run(tmp_path / "a"), _run(tmp_path / "b")
     for k, (wa, wb) in enumerate(zip(model_a, model_b)):
