@@ -43,6 +43,13 @@ def figures_page():
              "sections print (each section's page shows its own). 中文：本章可计算的插图。", ""]
     for name, (number, caption, _) in plots.FIGURES.items():
         lines += [f"## Figure {number}", "", caption, "", f"![Figure {number}](figures/{name}.png)", ""]
+    results = [(name, caption) for name, (caption, _) in plots.RESULT_FIGURES.items()
+               if (DOCS / "figures" / f"{name}.png").is_file()]
+    if results:
+        lines += ["## Recorded runs", "", "Drawn by `dlbook figures` from the recorded training histories in "
+                  "`docs/results` (no retraining).", ""]
+    for name, caption in results:
+        lines += [f"### {caption}", "", f"![{caption}](figures/{name}.png)", ""]
     return "\n".join(lines)
 
 
