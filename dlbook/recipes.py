@@ -28,7 +28,8 @@ on 20,000 CIFAR-10 images in 30 epochs. :func:`swap` moves one technique's field
 recipe into another: ``swap(TUNED, "weight_decay", BOOK)`` is TUNED without weight decay,
 ``swap(BOOK, "schedule", TUNED)`` the listing with the tuned schedule.
 
-The builders (:func:`build_model`, :func:`learning_rate`, :func:`build_optimizer`,
+The model's own options are ``get_model_batchnorm(shape, dense_keep=..., batch_norm=...)``
+(:mod:`dlbook.models.cnn`). The builders (:func:`learning_rate`, :func:`build_optimizer`,
 :func:`weight_penalty`, :func:`early_stopping`, :func:`transforms`, :func:`hold_out`) turn a
 recipe into TensorFlow / TensorLayer / Keras objects; a training loop adds ``weight_penalty`` to
 the loss it differentiates. On the command line (``dlbook run 1.10.5``), :func:`add_recipe_args`
@@ -119,13 +120,6 @@ def swap(recipe, technique, source):
     if technique not in TECHNIQUES:
         raise UsageError(f"unknown technique {technique!r}; one of {', '.join(TECHNIQUES)}")
     return dataclasses.replace(recipe, **{f: getattr(source, f) for f in TECHNIQUES[technique]})
-
-
-def build_model(recipe, inputs_shape=(None, 24, 24, 3)):
-    """The printed 1.10.5 model with the recipe's dropout and batch-norm options."""
-    from dlbook.models.cnn import get_model_batchnorm
-    return get_model_batchnorm(list(inputs_shape), dense_keep=recipe.dense_keep,
-                               batch_norm=recipe.batch_norm)
 
 
 def learning_rate(recipe, steps_per_epoch):

@@ -10,7 +10,7 @@ and test loss and accuracy, learning rate, seconds) is copied with its command a
 ``--table`` prints the README's table. A row whose JSON is there is skipped; a row whose run was
 interrupted is continued with ``--resume``.
 
-    nohup python scripts/cifar_ablation.py > runs/ablation.log 2>&1 &   # ~8-12 min a row on 2 cores
+    nohup python scripts/cifar_ablation.py > runs/ablation.log 2>&1 &   # 30-45 min a row on 2 CPU cores
     python scripts/cifar_ablation.py --only tuned book                   # some rows
     python scripts/cifar_ablation.py --table                             # the table, from the JSONs
     python scripts/cifar_ablation.py --readme                            # ... written into both READMEs
@@ -28,6 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dlbook.quiet import import_tensorflow  # noqa: E402
+
+import_tensorflow()  # without its start-up lines
 from dlbook.fileio import write_bytes  # noqa: E402
 from dlbook.recipes import BOOK, RECIPES, TUNED, Recipe, swap  # noqa: E402
 from dlbook.results import ABLATION_DIR as RESULTS, load_runs, table  # noqa: E402

@@ -34,7 +34,7 @@ def test_book_recipe_is_the_listing():
     optimizer = recipes.build_optimizer(BOOK, steps_per_epoch=10)
     assert isinstance(optimizer, tf.optimizers.Adam)
     assert recipes.current_learning_rate(optimizer) == pytest.approx(1e-4)
-    net = recipes.build_model(BOOK)
+    net = get_model_batchnorm([None, 24, 24, 3], dense_keep=BOOK.dense_keep, batch_norm=BOOK.batch_norm)
     assert _n_params(net.trainable_weights) == TRAINABLE_PARAMS_24x24 == 1_068_426
     assert not any(isinstance(layer, Dropout) for layer in net.all_layers)
     assert recipes.weight_penalty(BOOK, net) is None and recipes.early_stopping(BOOK, net) is None
@@ -209,7 +209,7 @@ def test_model_without_batchnorm():
 
 def test_recipe_switches_batchnorm_and_augmentation():
     recipe = Recipe(batch_norm=False, augment=False)
-    net = recipes.build_model(recipe)
+    net = get_model_batchnorm([None, 24, 24, 3], dense_keep=recipe.dense_keep, batch_norm=recipe.batch_norm)
     assert not any(isinstance(layer, BatchNorm2d) for layer in net.all_layers)
     assert recipes.transforms(recipe) == (transforms.test_transform, transforms.test_transform)
 
