@@ -7,7 +7,11 @@ TensorLayer 2.2.5 work on TensorFlow 2.21 / Keras 3 / numpy 2 / h5py 3 before an
 """
 import os as _os
 
-# Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
+# Quiet TensorFlow's C++ start-up chatter unless the user asked for it (DLBOOK_DEBUG=1 shows it).
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from dlbook import quiet as _quiet  # noqa: E402  (no TensorFlow import; see dlbook.quiet)
+
+_quiet.hold_tensorflow_import()
 
 __version__ = "0.1.0"

@@ -14,10 +14,16 @@ TensorFlow changes (TF_ENABLE_ONEDNN_OPTS is left alone, so the same kernels run
     from dlbook.quiet import import_tensorflow
     import_tensorflow(debug="--debug" in sys.argv)   # before anything imports tensorflow
 
-No TensorFlow import here until the function runs.
+Importing :mod:`dlbook` installs :func:`hold_tensorflow_import`, so the same holds for every
+other way in: ``python -m chapters.ch01.<section>``, a notebook (its first cell imports
+``dlbook.compat``), or your own code that imports ``dlbook`` before TensorFlow. Set
+``DLBOOK_DEBUG=1`` (or give the CLI ``--debug``) to see the lines. No TensorFlow import here
+until TensorFlow is imported.
 """
 import contextlib
 import importlib
+import importlib.abc
+import importlib.util
 import os
 import re
 import sys
@@ -66,11 +72,62 @@ def held_stderr():
                 sys.stderr.flush()
 
 
+DEBUG_ENV = "DLBOOK_DEBUG"
+
+
+class _HeldLoader(importlib.abc.Loader):
+    """Runs a module's loader with stderr held (:func:`held_stderr`), then steps out of the way."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        try:
+            with held_stderr():
+                self.loader.exec_module(module)
+        finally:  # the module keeps its own loader (resources, reloads)
+            module.__loader__ = self.loader
+            if getattr(module, "__spec__", None) is not None:
+                module.__spec__.loader = self.loader
+
+
+class _HoldTensorFlowImport(importlib.abc.MetaPathFinder):
+    """A one-shot import hook: the first ``import tensorflow`` runs with stderr held."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        release()
+        spec = importlib.util.find_spec(name)  # the real one, this hook gone
+        if spec is not None and spec.loader is not None:
+            spec.loader = _HeldLoader(spec.loader)
+        return spec
+
+
+def hold_tensorflow_import():
+    """Until TensorFlow is imported, let its import run with stderr held (off with DLBOOK_DEBUG=1)."""
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0") or "tensorflow" in sys.modules:
+        return
+    if not any(isinstance(finder, _HoldTensorFlowImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _HoldTensorFlowImport())
+
+
+def release():
+    """Remove the hook of :func:`hold_tensorflow_import` (TensorFlow then imports as usual)."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _HoldTensorFlowImport)]
+
+
 def import_tensorflow(debug=False, module="tensorflow"):
     """Import TensorFlow (``module``) without its start-up noise on stderr; returns the module.
 
-    With ``debug``, or when it is already imported, this is a plain import.
+    With ``debug``, or when it is already imported, this is a plain import (``debug`` also
+    removes the hook of :func:`hold_tensorflow_import`).
     """
+    if debug:
+        release()
     if debug or module in sys.modules:
         return importlib.import_module(module)
     with held_stderr():

@@ -28,9 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dlbook.quiet import import_tensorflow  # noqa: E402
-
-import_tensorflow()  # without its start-up lines
 from dlbook.fileio import write_bytes  # noqa: E402
 from dlbook.recipes import BOOK, RECIPES, TUNED, Recipe, swap  # noqa: E402
 from dlbook.results import ABLATION_DIR as RESULTS, load_runs, table  # noqa: E402

@@ -107,12 +107,14 @@ def test_notebook_runs_and_shows_its_output(number, tmp_path, kernel):
 
 @pytest.mark.slow
 def test_dlbook_notebook_execute_in_a_fresh_kernel(tmp_path, monkeypatch, capsys):
-    """``dlbook notebook 1.2 --execute``: a kernel of its own, the notebook saved with its outputs."""
-    from dlbook import cli
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+    """``dlbook notebook 1.2 --execute``: a kernel of its own, the notebook saved with its outputs,
+    and none of TensorFlow's start-up lines among them (the kernel imports TF through dlbook)."""
+    from dlbook import cli, quiet
+    monkeypatch.delenv("DLBOOK_DEBUG", raising=False)
     assert cli.main(["notebook", "1.2", "--execute", "--out", str(tmp_path)]) == 0
     nb = nbformat.read(tmp_path / "s1_02_perceptron.ipynb", as_version=4)
     assert re.search(KEY_OUTPUT["1.2"], _text(nb)) and _images(nb) == 1
+    assert not [line for line in _text(nb, "stderr").splitlines() if quiet.is_noise(line)]
 
 
 @pytest.mark.parametrize("number", NUMBERS)

@@ -96,3 +96,21 @@ def test_a_section_run_as_a_module_starts_quietly(repo_root):
                           text=True, timeout=TIMEOUT, cwd=repo_root)
     assert done.returncode == 0 and "Listing 1.1" in done.stdout, done.stderr
     assert done.stderr == ""
+
+
+# A stand-in `tensorflow` that prints like TensorFlow on import (the real one does on some machines only).
+FAKE_TF = "import os\nos.write(2, {noise!r} + {genuine!r})\n"
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_importing_dlbook_first_holds_the_tensorflow_import(tmp_path, debug):
+    """``import dlbook`` then ``import tensorflow`` (a notebook, ``python -m``, a user's script):
+    only the genuine line shows; with DLBOOK_DEBUG=1 the start-up lines show too."""
+    (tmp_path / "tensorflow.py").write_text(FAKE_TF.format(noise=TF_START_UP.encode(), genuine=GENUINE.encode()))
+    script = "import dlbook, sys\nimport tensorflow\nassert not any('Hold' in type(f).__name__ for f in sys.meta_path)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+           "DLBOOK_DEBUG": debug}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT,
+                          env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (TF_START_UP + GENUINE if debug else GENUINE)
