@@ -543,7 +543,7 @@ def fig_cifar10_ablation(directory=None):
         for k, record in enumerate(r for r in runs if r["base"] == base):
             acc = 100 * np.asarray(record["history"]["test_acc"])
             ax.plot(np.arange(1, len(acc) + 1), acc, linestyle=":" if record["seed"] != 0 else "-",
-                    color="black" if record["row"] == base else f"C{k}",
+                    color="black" if record["row"] == base or record["seed"] != 0 else f"C{k}",
                     label=f"{record['label']}: {100 * summary(record)['final']:.1f}%")
         if other in by_row:  # the other recipe, for reference
             acc = 100 * np.asarray(by_row[other]["history"]["test_acc"])

@@ -46,11 +46,38 @@ def summary(record):
 
 
 def table(runs):
-    """The Markdown table of ``runs``: one row each."""
-    lines = ["| run | final test accuracy | best (epoch) | epochs to 70% | s / epoch (median) |",
-             "|---|---:|---:|---:|---:|"]
+    """The Markdown table of ``runs``: one row each. "vs recipe" is the row's final accuracy minus
+    that of its base recipe's seed-0 run, in points (— when that run is not recorded or is this one)."""
+    bases = {record["row"]: summary(record)["final"] for record in runs}
+    lines = ["| run | final test accuracy | vs recipe | best (epoch) | epochs to 70% | s / epoch (median) |",
+             "|---|---:|---:|---:|---:|---:|"]
     for record in runs:
         s = summary(record)
-        lines.append(f"| {record['label']} | {100 * s['final']:.2f}% | {100 * s['best']:.2f}% ({s['best_epoch']}) "
-                     f"| {s['to_70'] or '—'} | {s['seconds']:.0f} |")
+        base = bases.get(record["base"]) if record["row"] != record["base"] else None
+        change = "—" if base is None else f"{100 * (s['final'] - base):+.2f}"
+        lines.append(f"| {record['label']} | {100 * s['final']:.2f}% | {change} "
+                     f"| {100 * s['best']:.2f}% ({s['best_epoch']}) | {s['to_70'] or '—'} | {s['seconds']:.0f} |")
     return "\n".join(lines)
+
+
+def seed_spread(runs, base="tuned"):
+    """The final accuracies of ``base``'s runs that differ from it by the seed only: a dict of
+    ``seeds``, ``mean``, ``sd`` (sample standard deviation) and ``range`` (max - min), or None
+    when fewer than two are recorded."""
+    finals = {r["seed"]: summary(r)["final"] for r in runs
+              if r["base"] == base and (r["row"] == base or r["row"].startswith(f"{base}-seed"))}
+    if len(finals) < 2:
+        return None
+    values = list(finals.values())
+    return {"seeds": sorted(finals), "mean": statistics.mean(values), "sd": statistics.stdev(values),
+            "range": max(values) - min(values)}
+
+
+def seed_note(runs, base="tuned"):
+    """One line on the noise of one seed, for under the table ("" when fewer than two seeds)."""
+    spread = seed_spread(runs, base)
+    if spread is None:
+        return ""
+    seeds = ", ".join(map(str, spread["seeds"]))
+    return (f"Seeds {seeds} of the {base} recipe: mean {100 * spread['mean']:.2f}%, standard deviation "
+            f"{100 * spread['sd']:.2f} points, range {100 * spread['range']:.2f} points.")

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from dlbook.fileio import write_bytes  # noqa: E402
 from dlbook.recipes import BOOK, RECIPES, TUNED, Recipe, swap  # noqa: E402
-from dlbook.results import ABLATION_DIR as RESULTS, load_runs, table  # noqa: E402
+from dlbook.results import ABLATION_DIR as RESULTS, load_runs, seed_note, table  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 EPOCHS = 30
@@ -135,7 +135,8 @@ def main(argv=None):
                         help="write the table into README.md and README.zh.md (between the ablation-table marks)")
     args = parser.parse_args(argv)
     if args.table or args.readme:
-        text = table(load_runs(RESULTS))
+        runs = load_runs(RESULTS)
+        text = "\n\n".join(part for part in (table(runs), seed_note(runs)) if part)
         print(text)
         for readme in (ROOT / "README.md", ROOT / "README.zh.md") if args.readme else ():
             write_bytes(readme, put_table(readme.read_text(encoding="utf-8"), text).encode())

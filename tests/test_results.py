@@ -36,8 +36,28 @@ def test_runs_load_in_table_order_and_tabulate(tmp_path):
     runs = results.load_runs(directory)
     assert [r["row"] for r in runs] == ["z-first", "a-second"]
     lines = results.table(runs).splitlines()
-    assert lines[2] == "| label of z-first | 77.81% | 77.81% (2) | 2 | 11 |"
-    assert lines[3] == "| label of a-second | 60.00% | 60.00% (2) | — | 11 |"
+    assert lines[2] == "| label of z-first | 77.81% | — | 77.81% (2) | 2 | 11 |"
+    assert lines[3] == "| label of a-second | 60.00% | — | 60.00% (2) | — | 11 |"  # no "book" row recorded
+
+
+def test_table_gives_each_row_against_its_recipe_and_the_seed_spread(tmp_path):
+    runs = results.load_runs(_write(tmp_path / "ablation", _record("tuned", 0, [0.6, 0.7776]),
+                                    _record("tuned-no-x", 1, [0.6, 0.7594]),
+                                    _record("tuned-seed1", 2, [0.6, 0.7717], seed=1),
+                                    _record("tuned-seed2", 3, [0.6, 0.7799], seed=2),
+                                    _record("book", 4, [0.6, 0.6805], base="book"),
+                                    _record("book-x", 5, [0.6, 0.7000], base="book")))
+    changes = [line.split(" | ")[2] for line in results.table(runs).splitlines()[2:]]
+    assert changes == ["—", "-1.82", "-0.59", "+0.23", "—", "+1.95"]
+    spread = results.seed_spread(runs)
+    assert spread["seeds"] == [0, 1, 2]
+    assert spread["mean"] == pytest.approx((0.7776 + 0.7717 + 0.7799) / 3)
+    assert spread["sd"] == pytest.approx(np.std([0.7776, 0.7717, 0.7799], ddof=1))
+    assert spread["range"] == pytest.approx(0.7799 - 0.7717)
+    assert results.seed_spread(runs, base="book") is None  # one seed only
+    assert results.seed_note(runs) == ("Seeds 0, 1, 2 of the tuned recipe: mean 77.64%, standard deviation "
+                                       "0.42 points, range 0.82 points.")
+    assert results.seed_note(runs, base="book") == ""
 
 
 @pytest.mark.parametrize("content, named", [("{not json", "Expecting"), ('{"row": "x"}', "missing label"),
