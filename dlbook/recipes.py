@@ -87,7 +87,8 @@ class Recipe:
             raise UsageError("weight_decay, warmup_epochs and early_stopping cannot be negative")
         if self.schedule == "cosine" and self.warmup_epochs >= self.epochs:
             raise UsageError(f"warmup_epochs ({self.warmup_epochs}) leaves no epochs of the {self.epochs} "
-                             f"for the cosine decay: warm up for fewer epochs than the run")
+                             f"for the cosine decay: give --warmup-epochs below {self.epochs}, "
+                             f"or more --epochs")
         if self.batch_size < 1 or self.epochs < 1 or self.validation_images < 1:
             raise UsageError("batch_size, epochs and validation_images must be positive")
 
@@ -254,7 +255,8 @@ def add_recipe_args(parser):
                        help="1.7.5: stop after PATIENCE epochs without a better validation accuracy and "
                             "restore the best epoch's weights (0: off)")
     group.add_argument("--validation-images", type=positive_int,
-                       help="images held out of the training set for early stopping")
+                       help="images held out of the training set for early stopping (default 2000; "
+                            "50 of the tiny subset)")
     return parser
 
 

@@ -148,3 +148,14 @@ def test_bad_recipe_option_is_one_line(tmp_path, capsys, bad, named):
     err = capsys.readouterr().err.strip()
     assert named in err and "Traceback" not in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_early_stopping_on_the_tiny_subset_holds_out_a_tenth(tmp_path, monkeypatch, capsys):
+    """No data and no --validation-images: the tiny subset's 500 images keep 450 for training and
+    hold out 50 (the recipe's 2,000 would be more than all of them)."""
+    monkeypatch.chdir(tmp_path)  # no data/ here: the tiny subset
+    assert chapter.main(["--early-stopping", "1", "--epochs", "1", "--batch-size", "150",
+                         "--output-dir", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "tiny subset" in out and "450 training and" in out
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["history"]["val_acc"]

@@ -183,6 +183,8 @@ def main(argv=None):
     # averages (decay 0.99, started at 0) to settle, and test accuracy would stay at chance.
     args.batch_size = args.batch_size or (32 if location.tiny else 128)
     args.epochs = args.epochs or (15 if location.tiny else 10 if args.recipe == "book" else 30)
+    if location.tiny and args.validation_images is None:  # the recipe's 2,000 are more than the tiny set
+        args.validation_images = 50
     recipe = recipes.recipe_from_args(args, epochs=args.epochs, batch_size=args.batch_size)
     batch_size = args.batch_size
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS, writer=distribute.is_chief(strategy))
