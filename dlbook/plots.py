@@ -526,7 +526,7 @@ RESULT_FIGURES = {}
 def fig_cifar10_ablation(directory=None):
     """Test accuracy per epoch of the recorded CIFAR-10 ablation runs (:mod:`dlbook.results`):
     left, the tuned recipe and each technique taken out of it (seed 0) with its seeds 1 and 2
-    dotted; right, the listing's recipe and each technique added to it.
+    dotted, and each added to it; right, the listing's recipe and each technique added to it.
 
     data = {row: test accuracy per epoch}. Raises DataError when nothing is recorded.
     """
@@ -538,12 +538,16 @@ def fig_cifar10_ablation(directory=None):
                         f"records them)")
     fig, axes = new_figure(ncols=2, width=6.4, height=5.0)
     by_row = {record["row"]: record for record in runs}
+    colors = [f"C{k}" for k in range(10) if k != 7]  # C7 is gray: the other recipe's line
     for ax, base, other, title in zip(axes, ("tuned", "book"), ("book", "tuned"),
-                                      ("the tuned recipe, one technique out", "the listing's recipe, one technique in")):
-        for k, record in enumerate(r for r in runs if r["base"] == base):
+                                      ("the tuned recipe, one technique out or added",
+                                       "the listing's recipe, one technique added")):
+        variants = iter(colors)
+        for record in (r for r in runs if r["base"] == base):
             acc = 100 * np.asarray(record["history"]["test_acc"])
+            same_recipe = record["row"] == base or record["seed"] != 0
             ax.plot(np.arange(1, len(acc) + 1), acc, linestyle=":" if record["seed"] != 0 else "-",
-                    color="black" if record["row"] == base or record["seed"] != 0 else f"C{k}",
+                    color="black" if same_recipe else next(variants, "C7"),
                     label=f"{record['label']}: {100 * summary(record)['final']:.1f}%")
         if other in by_row:  # the other recipe, for reference
             acc = 100 * np.asarray(by_row[other]["history"]["test_acc"])
