@@ -123,11 +123,11 @@ def release():
 def import_tensorflow(debug=False, module="tensorflow"):
     """Import TensorFlow (``module``) without its start-up noise on stderr; returns the module.
 
-    With ``debug``, or when it is already imported, this is a plain import (``debug`` also
-    removes the hook of :func:`hold_tensorflow_import`).
+    With ``debug``, or when it is already imported, this is a plain import. Either way the hook
+    of :func:`hold_tensorflow_import` is removed first.
     """
-    if debug:
-        release()
+    if debug or module == "tensorflow":
+        release()  # held here (or, with debug, not at all): not a second time by the hook
     if debug or module in sys.modules:
         return importlib.import_module(module)
     with held_stderr():

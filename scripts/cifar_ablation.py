@@ -10,8 +10,9 @@ and test loss and accuracy, learning rate, seconds) is copied with its command a
 ``--table`` prints the README's table. A row whose JSON is there is skipped; a row whose run was
 interrupted is continued with ``--resume``.
 
-    nohup python scripts/cifar_ablation.py > runs/ablation.log 2>&1 &   # 30-45 min a row on 2 CPU cores
+    nohup python scripts/cifar_ablation.py > runs/ablation.log 2>&1 &   # 15-35 min a row on 2 CPU cores
     python scripts/cifar_ablation.py --only tuned book                   # some rows
+    taskset -c 1 python scripts/cifar_ablation.py --only book-sgd &      # two at once, one per core
     python scripts/cifar_ablation.py --table                             # the table, from the JSONs
     python scripts/cifar_ablation.py --readme                            # ... written into both READMEs
 """
