@@ -5,12 +5,7 @@ Importing ``dlbook`` itself is cheap and does not import TensorFlow, so ``dlbook
 ``dlbook.utils``, ...) import it through :mod:`dlbook.compat`, which applies the fixes that make
 TensorLayer 2.2.5 work on TensorFlow 2.21 / Keras 3 / numpy 2 / h5py 3 before anything uses it.
 """
-import os as _os
-
-# Quiet TensorFlow's C++ start-up chatter unless the user asked for it (DLBOOK_DEBUG=1 shows it).
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from dlbook import quiet as _quiet  # noqa: E402  (no TensorFlow import; see dlbook.quiet)
+from dlbook import quiet as _quiet  # no TensorFlow import; see dlbook.quiet
 
 _quiet.hold_tensorflow_import()
 

@@ -41,12 +41,13 @@ import threading
 import h5py
 import numpy as np
 
-import dlbook  # noqa: F401  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imported)
+import dlbook  # noqa: F401  (holds TensorFlow's start-up lines: dlbook.quiet)
 import tensorlayer as tl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dlbook.errors import UsageError  # noqa: E402
 from dlbook.fileio import atomic_path  # noqa: E402
+from dlbook.quiet import hold_tensorlayer_layer_logs  # noqa: E402
 
 DISABLE_ENV = "DLBOOK_COMPAT_DISABLE"
 
@@ -347,3 +348,4 @@ def _disabled_from_env():
 
 
 apply(skip=_disabled_from_env())
+hold_tensorlayer_layer_logs(tl)

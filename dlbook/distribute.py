@@ -55,7 +55,7 @@ import contextlib
 import json
 import os
 
-import dlbook  # noqa: F401  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imported)
+import dlbook  # noqa: F401  (holds TensorFlow's start-up lines: dlbook.quiet)
 import tensorflow as tf
 
 from dlbook.errors import DlbookError, UsageError

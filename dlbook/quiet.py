@@ -6,19 +6,20 @@ environment variable silences (TF_CPP_MIN_LOG_LEVEL, ABSL_MIN_LOG_LEVEL, GLOG_mi
     WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
     I0000 00:00:... port.cc:153] oneDNN custom operations are on. You may see ...
 
-(twice), and with TF_CPP_MIN_LOG_LEVEL below 2 the cpu_feature_guard notice. :func:`import_tensorflow`
-imports TensorFlow with fd 2 pointed at a temporary file, then restores it and writes back every
-line that is not one of these (:data:`NOISE`): real warnings and errors still show. Nothing about
-TensorFlow changes (TF_ENABLE_ONEDNN_OPTS is left alone, so the same kernels run).
+(twice), and the cpu_feature_guard notice. :func:`import_tensorflow` imports TensorFlow with fd 2
+pointed at a temporary file, then restores it and writes back every line that is not one of
+these (:data:`NOISE`): real warnings and errors still show, during the import and after it.
+Nothing about TensorFlow changes: no environment variable is set (TF_CPP_MIN_LOG_LEVEL and
+TF_ENABLE_ONEDNN_OPTS stay the user's), so the same kernels run and the same warnings show.
 
     from dlbook.quiet import import_tensorflow
     import_tensorflow(debug="--debug" in sys.argv)   # before anything imports tensorflow
 
 Importing :mod:`dlbook` installs :func:`hold_tensorflow_import`, so the same holds for every
-other way in: ``python -m chapters.ch01.<section>``, a notebook (its first cell imports
-``dlbook.compat``), or your own code that imports ``dlbook`` before TensorFlow. Set
-``DLBOOK_DEBUG=1`` (or give the CLI ``--debug``) to see the lines. No TensorFlow import here
-until TensorFlow is imported.
+other way in: ``python -m chapters.ch01.<section>``, a notebook, or your own code that imports
+``dlbook`` before TensorFlow. TensorLayer's ``[TL]`` lines for each layer built (which it prints
+in a notebook) are held back by :func:`hold_tensorlayer_layer_logs` (``tl.logging.set_verbosity``
+brings them back). ``DLBOOK_DEBUG=1`` (or the CLI's ``--debug``) shows all of them.
 """
 import contextlib
 import importlib
@@ -75,6 +76,11 @@ def held_stderr():
 DEBUG_ENV = "DLBOOK_DEBUG"
 
 
+def debug_asked():
+    """True when ``DLBOOK_DEBUG`` is set to anything but empty or ``0``."""
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
 class _HeldLoader(importlib.abc.Loader):
     """Runs a module's loader with stderr held (:func:`held_stderr`), then steps out of the way."""
 
@@ -109,7 +115,7 @@ class _HoldTensorFlowImport(importlib.abc.MetaPathFinder):
 
 def hold_tensorflow_import():
     """Until TensorFlow is imported, let its import run with stderr held (off with DLBOOK_DEBUG=1)."""
-    if os.environ.get(DEBUG_ENV, "") not in ("", "0") or "tensorflow" in sys.modules:
+    if debug_asked() or "tensorflow" in sys.modules:
         return
     if not any(isinstance(finder, _HoldTensorFlowImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _HoldTensorFlowImport())
@@ -123,12 +129,21 @@ def release():
 def import_tensorflow(debug=False, module="tensorflow"):
     """Import TensorFlow (``module``) without its start-up noise on stderr; returns the module.
 
-    With ``debug``, or when it is already imported, this is a plain import. Either way the hook
-    of :func:`hold_tensorflow_import` is removed first.
+    With ``debug`` or DLBOOK_DEBUG=1, or when it is already imported, this is a plain import.
+    Either way the hook of :func:`hold_tensorflow_import` is removed first.
     """
+    debug = debug or debug_asked()
     if debug or module == "tensorflow":
         release()  # held here (or, with debug, not at all): not a second time by the hook
     if debug or module in sys.modules:
         return importlib.import_module(module)
     with held_stderr():
         return importlib.import_module(module)
+
+
+def hold_tensorlayer_layer_logs(tl):
+    """TensorLayer's log at warnings and above, unless DLBOOK_DEBUG=1: no ``[TL] Dense dense_1:
+    800 relu`` line per layer built (TensorLayer logs at INFO in a notebook). After the import,
+    ``tl.logging.set_verbosity(tl.logging.INFO)`` brings them back."""
+    if not debug_asked():
+        tl.logging.set_verbosity(tl.logging.WARN)

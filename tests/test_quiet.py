@@ -68,10 +68,10 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _cli(*argv):
+def _cli(*argv, **env):
     script = textwrap.dedent(CLI).format(genuine=GENUINE.encode(), noise=TF_START_UP.splitlines(True)[0].encode())
     return subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True,
-                          timeout=TIMEOUT)
+                          timeout=TIMEOUT, env={**os.environ, "DLBOOK_DEBUG": "", **env})
 
 
 def test_dlbook_run_starts_quietly():
@@ -81,13 +81,42 @@ def test_dlbook_run_starts_quietly():
     assert done.stderr.splitlines(keepends=True) == [GENUINE]  # and not one start-up line
 
 
-def test_debug_shows_the_start_up_lines():
-    done = _cli("--debug", "export", "nowhere")  # a cheap command that imports TensorFlow, then fails
+@pytest.mark.parametrize("how", ["--debug", "DLBOOK_DEBUG=1"])
+def test_debug_shows_the_start_up_lines(how):
+    argv, env = (["--debug"], {}) if how == "--debug" else ([], {"DLBOOK_DEBUG": "1"})
+    done = _cli(*argv, "export", "nowhere", **env)  # a cheap command that imports TensorFlow, then fails
     lines = done.stderr.splitlines(keepends=True)
     assert done.returncode != 0 and GENUINE in lines
     noise = [line for line in lines if quiet.is_noise(line)]
     assert "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n" in noise
-    assert lines[-1].startswith("dlbook.errors.UsageError: nowhere does not exist")  # the traceback
+    if how == "--debug":
+        assert lines[-1].startswith("dlbook.errors.UsageError: nowhere does not exist")  # the traceback
+
+
+@pytest.mark.parametrize("level", [None, "0"])
+def test_importing_dlbook_leaves_the_tensorflow_log_level_alone(level):
+    """The user's TF_CPP_MIN_LOG_LEVEL (or none) is what TensorFlow and child processes see."""
+    script = ("import os, subprocess, sys, dlbook\nfrom dlbook.compat import tl\n"
+              "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), subprocess.run([sys.executable, '-c', "
+              "'import os; print(os.environ.get(\"TF_CPP_MIN_LOG_LEVEL\"))'], capture_output=True, text=True).stdout)")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = level
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(level)] * 2
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_no_tensorlayer_layer_logs_unless_asked(debug):
+    """In an interactive session (a notebook) TensorLayer logs each layer built as ``[TL] ...``;
+    through dlbook.compat only with DLBOOK_DEBUG=1."""
+    script = ("import sys\nsys.ps1 = '>>> '\nfrom dlbook.compat import tl\n"
+              "tl.layers.Dense(n_units=3, in_channels=2, name='probe')")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT,
+                          env={**os.environ, "DLBOOK_DEBUG": debug})
+    assert done.returncode == 0, done.stderr
+    assert ("[TL] Dense  probe: 3" in done.stdout + done.stderr) == bool(debug)
 
 
 def test_a_section_run_as_a_module_starts_quietly(repo_root):

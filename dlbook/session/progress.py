@@ -1,13 +1,16 @@
-"""Progress of one epoch: a Keras progress bar on a terminal or in a notebook, one line in a log."""
+"""Progress of one epoch: a Keras progress bar on a terminal; elsewhere (a notebook, a pipe, a log)
+Keras's log line, written once at the end of the epoch."""
 import sys
 
 import tensorflow as tf
 
 
 def live_output():
-    """True where a progress bar can redraw in place (a terminal, a notebook); in a log file
-    per-step updates would pile up on one line."""
-    return sys.stdout.isatty() or "ipykernel" in sys.modules
+    """True where a progress bar can redraw in place: a terminal. A notebook keeps every redraw
+    of Keras's bar (backspaces and carriage returns) in its saved outputs and on the site, and a
+    log file piles them up on one line."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
 
 
 class EpochProgress:
