@@ -73,7 +73,7 @@ def test_the_ablation_figure_is_drawn_from_the_records(tmp_path):
     directory = _write(tmp_path / "ablation", _record("tuned", 0, [0.6, 0.77]),
                        _record("tuned-seed1", 1, [0.62, 0.775], seed=1),
                        _record("book", 2, [0.4, 0.5], base="book"))
-    fig, data = plots.fig_cifar10_ablation(directory)
+    fig, data = plots.recorded.fig_cifar10_ablation(directory)
     assert set(data) == {"tuned", "tuned-seed1", "book"}
     np.testing.assert_array_equal(data["book"], [0.4, 0.5])
     left, right = fig.axes
@@ -86,7 +86,7 @@ def test_dlbook_figures_skips_the_ablation_figure_without_records(tmp_path, monk
     logged = []
     monkeypatch.setattr(results, "ABLATION_DIR", tmp_path / "none")
     monkeypatch.setattr(plots, "RESULT_FIGURES", {"cifar10_ablation": (
-        "caption", lambda: plots.fig_cifar10_ablation(tmp_path / "none"))})
+        "caption", lambda: plots.recorded.fig_cifar10_ablation(tmp_path / "none"))})
     assert plots.generate_results(tmp_path / "out", log=logged.append) == {}
     assert "skipped" in logged[0] and "no recorded runs" in logged[0]
 
