@@ -268,8 +268,28 @@ def test_find_dataset_falls_back_to_tiny_and_says_so(tmp_path, capsys, name, cou
 def test_find_dataset_prefers_real_data_and_errors_without_any(mnist_copy, monkeypatch, tmp_path):
     location = find_dataset("mnist", mnist_copy, announce=False)
     assert not location.tiny and location.path == mnist_copy
-    monkeypatch.setattr(locate, "REPO_TINY_DIR", tmp_path / "no-tiny-here")
+    monkeypatch.setattr(paths, "REPO_TINY_DIR", tmp_path / "no-tiny-here")
     with pytest.raises(DataError, match="MNIST files not found"):
         find_dataset("mnist", tmp_path / "empty", announce=False)
     with pytest.raises(DataError, match="unknown dataset 'svhn'"):
         find_dataset("svhn", tmp_path)
+
+
+def test_loaders_without_a_path_fall_back_to_the_tiny_data_and_say_so(tmp_path, monkeypatch, capsys):
+    """As `dlbook run` does: no file of the dataset in the default data directory -> the tiny
+    subset, and one line saying so (a given path, or some real files, keep their errors)."""
+    from dlbook.data import CIFAR10, MNIST
+    monkeypatch.setenv("DLBOOK_DATA_DIR", str(tmp_path))
+    X_train, *_ = load_mnist_dataset()
+    assert len(X_train) == 2500 and "Real MNIST not found" in capsys.readouterr().out
+    assert len(MNIST("train")) == 2500
+    X_train, _, X_test, _ = load_cifar10_dataset()
+    assert (len(X_train), len(X_test)) == (500, 200)
+    assert "using the tiny subset" in capsys.readouterr().out
+    assert len(CIFAR10("test")) == 200
+    with pytest.raises(DataError):
+        load_mnist_dataset(path=tmp_path)                     # a path given: no stand-in
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"")   # part of the real data
+    with pytest.raises(DataError):
+        load_mnist_dataset()

@@ -17,7 +17,7 @@ from dlbook import safe_pickle
 from dlbook.fileio import atomic_path
 from dlbook.data.paths import (CIFAR10, CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH,  # noqa: F401
                                CIFAR10_TRAIN_BATCHES, display_path, download_command, resolve_data_dir,
-                               survey, survey_error)
+                               default_root, survey, survey_error, tiny_message)
 from dlbook.errors import DataError, ShapeError
 
 IMAGE_SIZE = 32 * 32 * 3
@@ -132,7 +132,8 @@ def load_cifar10_dataset(shape=(-1, 32, 32, 3), path=None, *, download=False):
 
     Returns ``X_train, y_train, X_test, y_test``: float32 pixels 0..255 in ``shape``
     ((-1, 32, 32, 3) is height, width, RGB), int32 labels 0..9. ``path`` is the data directory
-    holding ``cifar10/cifar-10-batches-py/`` (default: :func:`resolve_data_dir`).
+    holding ``cifar10/cifar-10-batches-py/``; by default :func:`resolve_data_dir`, or, when no
+    file of CIFAR-10 is there, the tiny subset in ``data/tiny`` (printing so, as ``dlbook run`` does).
 
     Loads the ``data_batch_1..5`` that exist, warning when some are missing (TensorLayer fails);
     the test batch is required. With ``download=True`` missing files are fetched; otherwise a
@@ -143,7 +144,7 @@ def load_cifar10_dataset(shape=(-1, 32, 32, 3), path=None, *, download=False):
 
     Full CIFAR-10: 50,000 training and 10,000 test images, 1,000 per class in the test set.
     """
-    root = resolve_data_dir(path)
+    root, tiny = default_root("cifar10", path, download)
     directory = CIFAR10.directory(root)
     found = survey("cifar10", root)
     if found.missing and download and not found.folder:
@@ -164,6 +165,8 @@ def load_cifar10_dataset(shape=(-1, 32, 32, 3), path=None, *, download=False):
     X_train = np.ascontiguousarray(_to_images(np.concatenate([d for d, _ in batches]), shape), np.float32)
     X_test = np.ascontiguousarray(_to_images(test_data, shape), np.float32)
     y_train = np.concatenate([y for _, y in batches])
+    if tiny:
+        print(tiny_message("cifar10", resolve_data_dir(), root, len(y_train)), flush=True)
     return X_train, y_train, X_test, y_test
 
 

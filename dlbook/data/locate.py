@@ -9,8 +9,8 @@ malformed content the same way). A present but broken file is never replaced by 
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlbook.data.paths import (REPO_TINY_DIR, dataset_spec, display_path, download_command,
-                               missing_data_error, resolve_data_dir, survey, survey_error)
+from dlbook.data.paths import (dataset_spec, display_path, missing_data_error, resolve_data_dir, survey,
+                               survey_error, tiny_message, tiny_root)
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,11 @@ def find_dataset(name, data_dir=None, *, download=False, announce=True):
         download_dataset(name, root)
         found = survey(name, root)
     if found.nothing_there:
-        tiny_root = next((d for d in (REPO_TINY_DIR, root / "tiny") if not survey(name, d).problems), None)
-        if tiny_root is None:
+        tiny = tiny_root(name, root)
+        if tiny is None:
             raise missing_data_error(name, root, found.missing, data_dir=data_dir)
-        count = _count_training_images(name, tiny_root)
-        location = DatasetLocation(
-            name, tiny_root, True,
-            f"Real {spec.label} not found in {display_path(spec.directory(root))}; using the tiny subset in "
-            f"{display_path(spec.directory(tiny_root))} ({count:,} training images). "
-            f"For the full dataset: {download_command(name, data_dir)}")
+        message = tiny_message(name, root, tiny, _count_training_images(name, tiny), data_dir)
+        location = DatasetLocation(name, tiny, True, message)
     elif found.problems or found.folder:
         raise survey_error(found, data_dir=data_dir)
     else:

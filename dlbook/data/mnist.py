@@ -14,7 +14,7 @@ import numpy as np
 
 from dlbook.fileio import atomic_path
 from dlbook.data.paths import (MNIST, MNIST_FILES, display_path, download_command, mnist_file,  # noqa: F401
-                               resolve_data_dir, survey, survey_error)
+                               default_root, resolve_data_dir, survey, survey_error, tiny_message)
 from dlbook.errors import DataError, ShapeError
 
 IDX_IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, columns)
@@ -134,14 +134,15 @@ def load_mnist_dataset(shape=(-1, 784), path=None, *, validation_size=None, pixe
     which is TensorLayer's 10,000 of 60,000 on the real data and 500 of 3,000 on the tiny subset.
     ``pixel_divisor`` is 255 so pixels span [0, 1]; 256 reproduces TensorLayer bit for bit.
 
-    ``path`` is the data directory holding ``mnist/`` (default: :func:`resolve_data_dir`).
-    With ``download=True`` missing files are fetched (see :mod:`dlbook.data.download`);
+    ``path`` is the data directory holding ``mnist/``; by default :func:`resolve_data_dir`, or,
+    when no file of MNIST is there, the tiny subset in ``data/tiny`` (printing so, as ``dlbook
+    run`` does). With ``download=True`` missing files are fetched (see :mod:`dlbook.data.download`);
     otherwise a missing file raises DataError naming it and the fix. A present but unusable file
     (a broken symlink, unreadable, corrupt content) raises DataError listing each such file.
 
     Real MNIST: 50,000 / 10,000 / 10,000 images; pixels of X_train average 0.1310 (/255), max 1.0.
     """
-    root = resolve_data_dir(path)
+    root, tiny = default_root("mnist", path, download)
     found = survey("mnist", root)
     if found.missing and download and not found.folder:
         from dlbook.data.download import download_mnist
@@ -153,6 +154,8 @@ def load_mnist_dataset(shape=(-1, 784), path=None, *, validation_size=None, pixe
     arrays = read_mnist_files(root)
     train_images, train_labels, test_images, test_labels = (arrays[f] for f in MNIST.files)
     n_train = len(train_images)
+    if tiny:
+        print(tiny_message("mnist", resolve_data_dir(), root, n_train), flush=True)
     # errata: mnist-validation-split
     n_val = n_train // 6 if validation_size is None else int(validation_size)
     if not 0 <= n_val < n_train:

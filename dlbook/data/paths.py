@@ -328,3 +328,28 @@ def check_files(name, root, *, data_dir=None):
     if found.problems:
         raise survey_error(found, data_dir=data_dir)
     return found
+
+
+def tiny_root(name, root):
+    """Where the tiny subset of ``name`` is (``data/tiny`` beside the package, else
+    ``<root>/tiny``), or None."""
+    return next((d for d in (REPO_TINY_DIR, Path(root) / "tiny") if not survey(name, d).problems), None)
+
+
+def tiny_message(name, root, tiny, count, data_dir=None):
+    """The line saying the real dataset is absent and the tiny subset in ``tiny`` is used."""
+    spec = dataset_spec(name)
+    return (f"Real {spec.label} not found in {display_path(spec.directory(root))}; using the tiny subset in "
+            f"{display_path(spec.directory(tiny))} ({count:,} training images). "
+            f"For the full dataset: {download_command(name, data_dir)}")
+
+
+def default_root(name, path, download):
+    """``(root, tiny)``: the data directory a loader reads, and whether it is the tiny subset
+    standing in (a loader given no ``path``, with no file of the dataset in the default one)."""
+    root = resolve_data_dir(path)
+    if path is None and not download and survey(name, root).nothing_there:
+        tiny = tiny_root(name, root)
+        if tiny is not None:
+            return tiny, True
+    return root, False
