@@ -23,7 +23,7 @@ from pathlib import Path
 from dlbook.errors import UsageError
 from dlbook.cli.options import make_parser, positive_int
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHAPTER_DIR = REPO / "chapters" / "ch01"
 DEFAULT_OUT = Path("notebooks")
 KERNEL = "python3"
