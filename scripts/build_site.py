@@ -1,7 +1,7 @@
 """Build the companion site: ``pip install -e ".[docs]" && python scripts/build_site.py`` -> site/.
 
 One page per section with its notebook executed on the tiny data (generated from the section's
-module by dlbook.notebook), the figures, the results tables (docs/results/**/README.md), the
+module by dlbook.cli.notebook), the figures, the results tables (docs/results/**/README.md), the
 errata in English and Chinese, docs/robustness.md and docs/design.md, and front pages in English
 and Chinese (docs/site/index.md, docs/site/index.zh.md). mkdocs runs in strict mode: a broken
 link, a missing image or a missing anchor fails the build. The site needs no network: open
@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dlbook.sections import SECTION_LIST  # noqa: E402
+from dlbook.cli.sections import SECTION_LIST  # noqa: E402
 
 DOCS = REPO / "docs"
 SITE_DOCS = DOCS / "site"
@@ -147,7 +147,7 @@ def translated(nb, module):
 
 def execute_notebooks(execute, jobs):
     """{module: the section's notebook}, executed on the tiny data when ``execute``."""
-    from dlbook import notebook
+    from dlbook.cli import notebook
     work = Path(tempfile.mkdtemp(prefix="dlbook-site-run-"))
     (work / "no-real-data").mkdir()
     os.environ["DLBOOK_DATA_DIR"] = str(work / "no-real-data")   # the notebooks' tiny data

@@ -22,7 +22,7 @@ import tomllib
 import pytest
 
 from dlbook.cli import main as dlbook
-from dlbook.sections import SECTION_LIST
+from dlbook.cli.sections import SECTION_LIST
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READMES = ("README.md", "README.zh.md")

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from dlbook.sections import SECTION_LIST
+from dlbook.cli.sections import SECTION_LIST
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -181,7 +181,7 @@ def test_strict_mode_fails_on_a_broken_link(tmp_path):
 @pytest.mark.parametrize("section", SECTION_LIST, ids=lambda s: s.number)
 def test_every_section_has_its_prose_in_chinese(section):
     """docs/site/zh/sections/<module>.md has a Chinese cell for every markdown cell of the section."""
-    from dlbook import notebook
+    from dlbook.cli import notebook
     build_site = _build_site()
     nb = notebook.build_notebook(section.number)
     assert build_site.untranslated(nb, section.module) == []

@@ -34,12 +34,12 @@ def new_figure(nrows=1, ncols=1, width=4.6, height=4.0, projections=None):
 
 
 def save_png(fig, path):
-    """Write ``fig`` to ``path`` atomically (``dlbook.fileio.atomic_path``).
+    """Write ``fig`` to ``path`` atomically (``dlbook.files.atomic.atomic_path``).
 
     The PNG carries no "Software" (matplotlib version) entry, so its bytes depend on the
     drawing only.
     """
-    from dlbook.fileio import atomic_path
+    from dlbook.files.atomic import atomic_path
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})

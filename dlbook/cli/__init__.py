@@ -1,21 +1,13 @@
-"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``,
-``notebook``.
-
-TensorFlow is imported only by the section that runs, so ``dlbook --help`` and ``dlbook list``
-answer well under a second; it is imported through :mod:`dlbook.quiet`, so that its start-up
-lines stay off the terminal (``--debug`` shows them). A section is a module
-``chapters.ch01.<name>`` with a ``main(argv) -> int`` function; it counts as implemented once
-that module exists.
-"""
+"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``, ``notebook``."""
 import importlib
 import importlib.util
 import sys
 
 from dlbook import __version__
-from dlbook.entry import guarded
+from dlbook.cli.entry import guarded
 from dlbook.errors import UsageError
 
-from dlbook.sections import SECTION_MODULES, SECTIONS  # (section, module, title) in book order
+from dlbook.cli.sections import SECTION_MODULES, SECTIONS  # (section, module, title) in book order
 
 USAGE = f"""usage: dlbook [--version] [--debug] <command> [options]
 
@@ -100,8 +92,8 @@ COMMANDS = {
     "figures": lambda argv: _call("dlbook.plots", "main", argv, tensorflow=False),
     "chat": lambda argv: _call("chapters.ch01.s1_10_6_chatbot", "chat_main", argv),
     "download": lambda argv: _call("dlbook.data.download", "main", argv, tensorflow=False),
-    "export": lambda argv: _call("dlbook.export", "main", argv),
-    "notebook": lambda argv: _call("dlbook.notebook", "main", argv, tensorflow=False),
+    "export": lambda argv: _call("dlbook.files.savedmodel", "main", argv),
+    "notebook": lambda argv: _call("dlbook.cli.notebook", "main", argv, tensorflow=False),
 }
 
 

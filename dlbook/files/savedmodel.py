@@ -1,30 +1,4 @@
-"""The chapter's trained models as TensorFlow SavedModels, for TF Serving, TFLite or any TF program.
-
-    dlbook export runs/mnist_mlp --format savedmodel          # writes runs/mnist_mlp/savedmodel
-
-    loaded = tf.saved_model.load("runs/mnist_mlp/savedmodel")  # no dlbook, no TensorLayer needed
-    logits = loaded.signatures["serving_default"](images=X)["logits"]
-
-The signatures (``serving_default`` is the one TF Serving calls):
-
-- MLP (1.10.4): ``serving_default(images)``: float32 [batch, 784] -> ``logits`` [batch, 10].
-- CNN (1.10.5): ``serving_default(images)``: float32 [batch, 24, 24, 3], the model's input (24x24
-  crops standardized per image, as ``dlbook.data.transforms.test_transform`` makes them) -> ``logits``
-  [batch, 10].
-- chatbot (1.10.6): ``serving_default(query)``: string [batch] -> ``reply`` string [batch], the
-  greedy reply (words joined by spaces; "" for a query with no words), and ``reply_ids(encoder_ids)``:
-  int32 [batch, query_len] (left-padded ids, as ``Chatbot.encode_query``) -> ``reply_ids`` int32
-  [batch, max_reply_len] (the end id fills the row after the reply). The tokenizer (lower case,
-  words of letters and digits with inner apostrophes) and the vocabulary are part of the graph.
-
-A TensorLayer model is not ``Trackable``, so ``tf.saved_model.save(model)`` fails; the export
-wraps its weights in a ``tf.Module`` whose ``tf.function`` signatures call the model in eval mode
-(:func:`serving_module`). Before the SavedModel takes its place, it is loaded back and checked
-against the TensorLayer model (the logits, or the chatbot's greedy replies).
-
-:func:`find_model` tells which chapter model a run directory, weights file or checkpoint holds,
-from the weights themselves (TensorLayer's HDF5 layout), not from file names.
-"""
+"""`dlbook export`: a trained chapter model as a TensorFlow SavedModel (signatures: docs/design.md)."""
 import contextlib
 import os
 import shutil
@@ -84,7 +58,7 @@ def _classify(shapes):
 
 def _read_shapes(path):
     """(group, weight shapes per layer) of a TL-layout HDF5 file or dlbook checkpoint, else None."""
-    from dlbook.checkpoints import file_entries
+    from dlbook.files.checkpoints import file_entries
     try:
         with h5py.File(path, "r") as f:
             for group in ("/", "model"):
@@ -153,7 +127,7 @@ def find_model(path):
 # -- the TensorLayer model and its serving functions ------------------------------------------
 
 def _load_into(model, found):
-    from dlbook.checkpoints import read_layers
+    from dlbook.files.checkpoints import read_layers
     with h5py.File(found.path, "r") as f:
         read_layers(f[found.group], model, found.path)
     model.eval()
@@ -397,7 +371,7 @@ def export_savedmodel(source, out=None, overwrite=False, log=print):
 
 def main(argv=None):
     """``dlbook export RUN_DIR [--format savedmodel] [--out DIR] [--overwrite]``."""
-    from dlbook.options import make_parser
+    from dlbook.cli.options import make_parser
 
     parser = make_parser(prog="dlbook export",
                          description="Export a trained chapter model (1.10.4 MLP, 1.10.5 CNN, 1.10.6 "

@@ -1,29 +1,13 @@
-"""Every section as a notebook: ``dlbook notebook SECTION|all [--out DIR] [--execute]``.
-
-A section's module (``chapters/ch01/<module>.py``) is its notebook's only source: it is written
-in jupytext's percent format (``# %%`` code cells, ``# %% [markdown]`` prose cells), so the
-command line and the notebook run the same code. The notebook is generated from it, never kept:
-
-- the module's header docstring (keras-io style: ``Title:``, ``Description:``) becomes the first
-  markdown cell, with the book's section heading in the Chinese edition;
-- the cell tagged ``parameters`` holds ``options``, a dict of the section's command-line options
-  (``{"epochs": 2}`` is ``--epochs 2``; ``True`` a flag given, ``False``/``None`` left out) with
-  quick values on the tiny data;
-- the last cell, ``run_section(main)``, runs ``main`` with those options in a Jupyter kernel (the
-  kernel's own command line is not the section's), and with the command line's otherwise.
-
-Only :func:`in_jupyter_kernel`, :func:`options_to_argv` and :func:`run_in_notebook` are used at
-run time; jupytext, nbformat and nbclient are imported when a notebook is written or executed.
-"""
+"""Every section as a notebook: ``dlbook notebook SECTION|all [--out DIR] [--execute]`` (docs/design.md)."""
 import ast
 import io
 import sys
 from pathlib import Path
 
 from dlbook.errors import UsageError
-from dlbook.options import make_parser, positive_int
+from dlbook.cli.options import make_parser, positive_int
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHAPTER_DIR = REPO / "chapters" / "ch01"
 DEFAULT_OUT = Path("notebooks")
 KERNEL = "python3"
@@ -62,7 +46,7 @@ def options_to_argv(options):
 def run_in_notebook(main_func, options):
     """Run ``main_func`` with ``options`` (see :func:`options_to_argv`) and the CLI's error
     handling; a non-zero exit code raises, so the cell (and nbclient) reports the failure."""
-    from dlbook.entry import guarded
+    from dlbook.cli.entry import guarded
     argv = options_to_argv(options)
     print("options:", " ".join(argv) if argv else "(the defaults)")
     code = guarded(main_func, argv)
@@ -89,7 +73,7 @@ def show_figures(*names):
 # --- writing and executing notebooks -------------------------------------------------------------
 
 def section_entry(number):
-    from dlbook.sections import BY_NUMBER
+    from dlbook.cli.sections import BY_NUMBER
     if number not in BY_NUMBER:
         raise UsageError(f"unknown section '{number}'; known sections: " + ", ".join(BY_NUMBER))
     return BY_NUMBER[number]
@@ -186,7 +170,7 @@ def write_notebook(number, out_dir, run=False, timeout=600):
 
 def main(argv=None):
     """``dlbook notebook SECTION|all [--out DIR] [--execute]``."""
-    from dlbook.sections import SECTION_LIST
+    from dlbook.cli.sections import SECTION_LIST
     parser = make_parser(prog="dlbook notebook",
                          description="Write a section's notebook (.ipynb) from its module, to open in Jupyter.")
     parser.add_argument("section", help="a section, e.g. 1.10.4 (see 'dlbook list'), or 'all'")
@@ -205,5 +189,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from dlbook.entry import guarded
+    from dlbook.cli.entry import guarded
     sys.exit(guarded(main, sys.argv[1:]))
