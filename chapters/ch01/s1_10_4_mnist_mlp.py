@@ -202,7 +202,8 @@ options = dict(epochs=10, batch_size=256, data_dir=None, output_dir="runs/notebo
 # %% [markdown]
 # ## Run
 # Prints which data is used, one line per epoch, the test loss and accuracy, where the weights
-# went, the reload check and the final `test accuracy`.
+# went, the reload check and the final `test accuracy`; in a notebook, then the run's loss and
+# accuracy per epoch (`dlbook plot RUN_DIR` draws them from the command line).
 
 # %%
 if __name__ == "__main__":

@@ -266,7 +266,8 @@ options = dict(epochs=5, output_dir="runs/notebook-1.10.5", overwrite=True, reci
 
 # %% [markdown]
 # ## Run
-# Prints the data used, a line per epoch and the test accuracy at the end.
+# Prints the data used, a line per epoch and the test accuracy at the end; in a notebook, then
+# the run's loss and accuracy per epoch (`dlbook plot RUN_DIR` from the command line).
 
 # %%
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ import os
 import sys
 
 import numpy as np
-import tensorflow as tf
 
 from dlbook import session
 from dlbook.chat.corpus import chatterbot_categories, load_chatterbot_pairs, load_tl_corpus, read_tsv_pairs
@@ -49,6 +48,7 @@ from dlbook.errors import UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
 from dlbook.cli.options import add_training_args, make_parser, non_negative_int, positive_float, positive_int, random_seed
 from dlbook.utils import set_seed
+import tensorflow as tf  # after dlbook, which holds TensorFlow's start-up lines (dlbook.quiet)
 
 PROG = "dlbook run 1.10.6"
 SEED_QUERIES = ["happy birthday have a nice day", "hi how are you"]
@@ -300,7 +300,8 @@ options = dict(epochs=5, n_layer=1, n_units=32, emb_dim=16, batch_size=16, learn
 # %% [markdown]
 # ## Run
 # Prints the corpus and vocabulary sizes, the loss per epoch with sample replies, and where the
-# run was saved.
+# run was saved; in a notebook, then the run's loss per epoch (`dlbook plot RUN_DIR` from the
+# command line).
 
 # %%
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``, ``notebook``."""
+"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``, ``notebook``, ``plot``."""
 import importlib
 import importlib.util
 import sys
@@ -24,6 +24,7 @@ commands:
                             ('dlbook notebook --help')
   export RUN_DIR            write a trained 1.10.4/1.10.5/1.10.6 model as a TensorFlow SavedModel
                             ('dlbook export --help')
+  plot RUN_DIR              draw a training run's loss and accuracy per epoch as RUN_DIR/curves.png
 
 options:
   --debug                   show full tracebacks for errors, and TensorFlow's start-up lines
@@ -94,6 +95,7 @@ COMMANDS = {
     "download": lambda argv: _call("dlbook.data.download", "main", argv, tensorflow=False),
     "export": lambda argv: _call("dlbook.files.savedmodel", "main", argv),
     "notebook": lambda argv: _call("dlbook.cli.notebook", "main", argv, tensorflow=False),
+    "plot": lambda argv: _call("dlbook.plots.curves", "main", argv, tensorflow=False),
 }
 
 

@@ -1,6 +1,7 @@
 """Every section as a notebook: ``dlbook notebook SECTION|all [--out DIR] [--execute]`` (docs/design.md)."""
 import ast
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -52,7 +53,17 @@ def run_in_notebook(main_func, options):
     code = guarded(main_func, argv)
     if code:
         raise RuntimeError(f"the section ended with exit code {code} (the error is above)")
+    show_run_curves(dict(options).get("output_dir"))
     return None
+
+
+def show_run_curves(run_dir):
+    """After a training section's run in a notebook: the loss and accuracy per epoch that its
+    run directory recorded (:mod:`dlbook.plots.curves`)."""
+    from dlbook.session.rundir import RunDir
+    if run_dir and RunDir(run_dir).snapshot() is not None:
+        from dlbook.plots.curves import show_curves
+        show_curves(run_dir)
 
 
 def show_figures(*names):
@@ -83,6 +94,10 @@ def module_path(number):
     return CHAPTER_DIR / f"{section_entry(number).module}.py"
 
 
+#: A Sphinx role of a docstring (:mod:`x`, :func:`x`, ...): in markdown, just the code.
+SPHINX_ROLE = re.compile(r":(?:mod|func|class|meth|data|attr|exc):`~?([^`]+)`")
+
+
 def _header_markdown(docstring, section):
     """The keras-io header (``Title:``, ``Description:``, then free text) as markdown."""
     lines = docstring.strip("\n").splitlines()
@@ -97,7 +112,7 @@ def _header_markdown(docstring, section):
     head = [f"# {title}", "",
             f"*Book: section {section.number} (中文版: {section.title_zh}). "
             f"Source: `chapters/ch01/{section.module}.py`, also run by `dlbook run {section.number}`.*", ""]
-    return "\n".join(head + body).rstrip() + "\n"
+    return SPHINX_ROLE.sub(r"`\1`", "\n".join(head + body)).rstrip() + "\n"
 
 
 def build_notebook(number):
@@ -184,7 +199,8 @@ def main(argv=None):
     for number in numbers:
         path = write_notebook(number, args.out, run=args.execute, timeout=args.timeout)
         print(f"{number}: {path}")
-    print(f"Open {'them' if len(numbers) > 1 else 'it'} in Jupyter, e.g. 'jupyter lab {args.out}'")
+    print(f"Open {'them' if len(numbers) > 1 else 'it'} in JupyterLab: pip install -e \".[notebook]\" "
+          f"&& jupyter lab {args.out}")
     return 0
 
 
