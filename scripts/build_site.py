@@ -151,6 +151,7 @@ def execute_notebooks(execute, jobs):
     work = Path(tempfile.mkdtemp(prefix="dlbook-site-run-"))
     (work / "no-real-data").mkdir()
     os.environ["DLBOOK_DATA_DIR"] = str(work / "no-real-data")   # the notebooks' tiny data
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))  # this checkout
 
     def one(section):
         start = time.time()

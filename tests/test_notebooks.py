@@ -9,6 +9,7 @@ use the tiny subsets in data/tiny.
 """
 import importlib
 import re
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,20 @@ def _images(nb):
                for out in cell.get("outputs", []))
 
 
+#: The sections that train in a run directory: their notebook shows the run's curves at the end.
+TRAINING = ("1.10.4", "1.10.5", "1.10.6")
+
+
+def assert_reads_like_the_terminal(nb):
+    """No progress-bar redraws (backspaces, carriage returns, escape codes), no TensorLayer layer
+    logs and no TensorFlow start-up lines in any output of the notebook."""
+    from dlbook import quiet
+    text = _text(nb) + _text(nb, "stderr")
+    assert not re.search("[\b\r\x1b]", text), repr(re.search(".{0,60}[\b\r\x1b].{0,60}", text, re.S).group(0))
+    assert "[TL]" not in text
+    assert not [line for line in text.splitlines() if quiet.is_noise(line)]
+
+
 def test_key_outputs_cover_every_section():
     assert set(KEY_OUTPUT) == set(NUMBERS)
 
@@ -77,7 +92,9 @@ def kernel(tmp_path_factory):
     from jupyter_core.utils import run_sync
     home = tmp_path_factory.mktemp("kernel")
     (home / "no-real-data").mkdir()
-    env = dict(os.environ, DLBOOK_DATA_DIR=str(home / "no-real-data"), **KERNEL_ENV)
+    repo = str(Path(__file__).resolve().parents[1])   # this checkout's dlbook, whatever is installed
+    env = dict(os.environ, DLBOOK_DATA_DIR=str(home / "no-real-data"), **KERNEL_ENV,
+               PYTHONPATH=os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
     km = AsyncKernelManager(kernel_name=notebook.KERNEL)
     run_sync(km.start_kernel)(cwd=str(home), env=env)
     yield km
@@ -102,7 +119,9 @@ def test_notebook_runs_and_shows_its_output(number, tmp_path, kernel):
     assert re.search(KEY_OUTPUT[number], text), f"{number}: no {KEY_OUTPUT[number]!r} in\n{text[-3000:]}"
     assert text.startswith("options:")        # the last cells ran main with the notebook's options
     section = next(s for s in SECTION_LIST if s.number == number)
-    assert _images(nb) == len(section.figures), f"{number}: one image per figure {section.figures}"
+    curves = int(number in TRAINING)           # a training section ends with its run's curves
+    assert _images(nb) == len(section.figures) + curves, f"{number}: one image per figure {section.figures}"
+    assert_reads_like_the_terminal(nb)
 
 
 @pytest.mark.slow
