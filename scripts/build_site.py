@@ -239,7 +239,7 @@ def write_sources(src_root, lang, notebooks):
         text = path.read_text(encoding="utf-8")
         if lang == "zh" and name in ENGLISH_ONLY_ZH:
             text = english_only(text, ENGLISH_ONLY_ZH[name])
-        if lang == "zh" and name == "errata.md":   # its links to the English errata: the language switch
+        if lang == "zh" and name == "errata.md":   # links to the English page: the language switch does that
             text = re.sub(r"\[([^\]]+)\]\(errata\.md[^)]*\)", r"\1", text.replace("*[English](errata.md)*\n", ""))
         (src / name).write_text(text, encoding="utf-8")
     (src / "figures.md").write_text(figures_page(lang), encoding="utf-8")
