@@ -17,6 +17,15 @@ def guarded(func, argv):
     failed save), 2 a usage error, 128 + the signal's number when stopped by a signal (130 for
     Ctrl-C, 143 for SIGTERM).
     """
+    try:
+        return _guarded(func, argv)
+    finally:
+        rundir = sys.modules.get("dlbook.session.rundir")
+        if rundir is not None:  # the command's run directories are free again
+            rundir.release_all()
+
+
+def _guarded(func, argv):
     debug = "--debug" in argv
     try:
         return int(func(argv) or 0)

@@ -15,6 +15,8 @@ import os
 
 from dlbook.chat.vocab import Vocabulary, write_json
 from dlbook.errors import CheckpointError
+from dlbook.schema import read_json
+from dlbook.session.rundir import RunDir
 
 CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME = "config.json", "vocab.json", "model.h5"
 MODEL_KEYS = ("vocabulary_size", "decoder_seq_length", "n_layer", "n_units", "embedding_size")
@@ -38,13 +40,32 @@ CONFIG_FIELDS = {
 }
 
 
+MAX_CONFIG_BYTES = 16 * 2**20  # the losses of a million epochs
+
+
+def run_file(directory, name):
+    """The path of the file ``name`` of a chatbot folder, read from its snapshot in force (never
+    through a link out of the folder), or None when it has none. A folder written by an older
+    dlbook (plain files, no snapshots) is read as it is."""
+    run, path = RunDir(directory), os.path.join(directory, name)
+    if run.snapshot() is not None:
+        checked = run.file(name)  # a regular file of the snapshot in force
+        # named as the user sees it when the folder's link leads to that same file
+        return path if checked and os.path.realpath(path) == os.path.realpath(checked) else checked
+    if not os.path.lexists(path):
+        return None
+    if os.path.islink(path):
+        raise CheckpointError(f"{path} is a symlink in a folder without snapshots: dlbook never follows "
+                              f"a link out of a run directory; give the folder dlbook wrote")
+    return path
+
+
 def read_config(directory):
     """The config.json of a chatbot folder, each field the reader uses checked (type and range).
 
     Raises CheckpointError naming the folder or the file (and the field) when ``directory`` is a
     file, holds no config.json, or its config.json is not JSON or has a field of the wrong kind.
     """
-    path = os.path.join(directory, CONFIG_NAME)
     if os.path.isfile(directory):
         parent = os.path.dirname(os.path.abspath(directory))
         shown = os.path.dirname(str(directory)) or "."
@@ -52,16 +73,11 @@ def read_config(directory):
                 else "")
         raise CheckpointError(f"{directory} is a file, not a chatbot folder: give the folder that holds "
                               f"{CONFIG_NAME}, {VOCAB_NAME} and {WEIGHTS_NAME}{hint}")
-    if not os.path.isfile(path):
+    path = run_file(directory, CONFIG_NAME)
+    if path is None:
         raise CheckpointError(f"no trained chatbot in {directory}: {CONFIG_NAME} not found "
                               f"(train one with `dlbook run 1.10.6 --output-dir {directory}`)")
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from None
-    except OSError as exc:
-        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    config = read_json(path, MAX_CONFIG_BYTES)
     if not isinstance(config, dict):
         raise CheckpointError(f"{path} holds a JSON {type(config).__name__}, expected an object with the "
                               f"fields {', '.join(CONFIG_FIELDS)}: not a dlbook chatbot config")
@@ -83,7 +99,8 @@ def build_chatbot(directory):
     from dlbook.models.seq2seq import get_seq2seq_model
 
     config = read_config(directory)
-    vocab = Vocabulary.load(os.path.join(directory, VOCAB_NAME))
+    vocab_path = run_file(directory, VOCAB_NAME)
+    vocab = Vocabulary.load(vocab_path or os.path.join(directory, VOCAB_NAME))
     if len(vocab) != config["vocabulary_size"]:
         raise CheckpointError(f"{directory}: vocab.json has {len(vocab)} words but config.json says "
                               f"vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
@@ -98,5 +115,5 @@ def load_chatbot(directory):
     from dlbook.checkpoints import load_weights
 
     bot = build_chatbot(directory)
-    load_weights(bot.model, os.path.join(directory, WEIGHTS_NAME))
+    load_weights(bot.model, run_file(directory, WEIGHTS_NAME) or os.path.join(directory, WEIGHTS_NAME))
     return bot

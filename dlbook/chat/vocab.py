@@ -10,6 +10,7 @@ Layout of one training example (query "how are you", reply "i am fine", ``decode
     mask            1 1  1    1     0 0       1 where the target is a real token (the loss ignores pads)
 """
 import json
+import os
 import re
 from collections import Counter
 
@@ -38,6 +39,9 @@ def distinct_pairs(query_ids, reply_ids):
     """
     pairs = dict.fromkeys((tuple(q), tuple(r)) for q, r in zip(query_ids, reply_ids))
     return [list(q) for q, _ in pairs], [list(r) for _, r in pairs]
+
+
+MAX_VOCAB_BYTES = 512 * 2**20  # 10,000,000 words of up to ~50 bytes
 
 
 class Vocabulary:
@@ -115,15 +119,10 @@ class Vocabulary:
         Raises DataError naming the file and the field when the file is missing, not JSON, or a
         field is absent or of the wrong kind; JSON holds only data, so nothing in it can run.
         """
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            raise DataError(f"vocabulary file not found: {path}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataError(f"vocabulary file {path} is not valid JSON ({exc})") from None
-        except OSError as exc:
-            raise DataError(f"vocabulary file {path} cannot be read ({exc.strerror or exc})") from None
+        from dlbook.schema import read_json
+        if not os.path.lexists(path):
+            raise DataError(f"vocabulary file not found: {path}")
+        data = read_json(path, MAX_VOCAB_BYTES, error=DataError)  # a regular file, size and depth bounded
         try:
             return cls.from_json(_checked_vocab_json(data))
         except DataError as exc:
