@@ -15,6 +15,7 @@ import os
 
 from dlbook.chat.vocab import Vocabulary, write_json
 from dlbook.errors import CheckpointError
+from dlbook.options import INT_RANGES, check_fits, seq2seq_weights
 from dlbook.schema import read_json
 from dlbook.session.rundir import RunDir
 
@@ -30,14 +31,8 @@ def save_run_files(directory, config, vocab):
 
 
 # The fields the read side uses, with the range each must be in (type: int, never bool).
-CONFIG_FIELDS = {
-    "vocabulary_size": (4, 10_000_000),  # at least the 4 special tokens
-    "decoder_seq_length": (1, 10_000),
-    "n_layer": (1, 100),
-    "n_units": (1, 65_536),
-    "embedding_size": (1, 65_536),
-    "query_len": (1, 10_000),
-}
+# One definition each, shared with the options that set them (dlbook.options.INT_RANGES).
+CONFIG_FIELDS = {key: INT_RANGES[key] for key in (*MODEL_KEYS, "query_len")}
 
 
 MAX_CONFIG_BYTES = 16 * 2**20  # the losses of a million epochs
@@ -104,6 +99,8 @@ def build_chatbot(directory):
     if len(vocab) != config["vocabulary_size"]:
         raise CheckpointError(f"{directory}: vocab.json has {len(vocab)} words but config.json says "
                               f"vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
+    check_fits(seq2seq_weights(*(config[k] for k in ("vocabulary_size", "n_layer", "n_units", "embedding_size"))),
+               f"{os.path.join(directory, CONFIG_NAME)}'s sizes", training=False, error=CheckpointError)
     model = get_seq2seq_model(**{k: config[k] for k in MODEL_KEYS if k != "embedding_size"},
                               emb_dim=config["embedding_size"])  # the printed call's name for it
     return Chatbot(model, vocab, query_len=config["query_len"],
