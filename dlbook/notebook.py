@@ -17,6 +17,7 @@ run time; jupytext, nbformat and nbclient are imported when a notebook is writte
 """
 import ast
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -181,7 +182,7 @@ def write_notebook(number, out_dir, run=False, timeout=600, overwrite=False):
     path = out_dir / f"{section_entry(number).module}.ipynb"
     nb = build_notebook(number)
     text = nbformat.writes(nb) + "\n"
-    if os.path.lexists(path) and not overwrite and not (run is False and _same_text(path, text)):
+    if os.path.lexists(path) and not overwrite and not (run is False and _same_notebook(path, text)):
         raise UsageError(f"{path} already exists and may hold your edits: give another --out, or "
                          f"--overwrite to replace it")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,12 +193,18 @@ def write_notebook(number, out_dir, run=False, timeout=600, overwrite=False):
     return path
 
 
-def _same_text(path, text):
-    """True when the regular file ``path`` holds exactly ``text`` (a notebook written again unchanged)."""
+def _same_notebook(path, text):
+    """True when the regular file ``path`` holds the notebook ``text`` but for its random cell ids
+    (the notebook written again, not edited)."""
+    def cells(notebook):
+        return [{k: v for k, v in cell.items() if k != "id"} for cell in notebook.get("cells", [])]
     try:
-        return Path(path).is_file() and not Path(path).is_symlink() and Path(path).read_text("utf-8") == text
-    except (OSError, UnicodeDecodeError):
+        if not Path(path).is_file() or Path(path).is_symlink():
+            return False
+        old, new = json.loads(Path(path).read_text("utf-8")), json.loads(text)
+    except (OSError, ValueError, AttributeError):
         return False
+    return isinstance(old, dict) and cells(old) == cells(new) and old.get("metadata") == new.get("metadata")
 
 
 def main(argv=None):

@@ -96,16 +96,21 @@ def check(value, schema, where, error=CheckpointError):
     return value
 
 
+_REASONS = {"type": "must be of type {}", "minimum": "must be >= {}", "maximum": "must be <= {}",
+            "required": "must hold the fields {}", "maxItems": "may hold at most {} items",
+            "maxLength": "may be at most {} long", "maxProperties": "may hold at most {} fields",
+            "additionalProperties": "holds a field such a file never has{}"}
+
+
 def _reason(error):
     """A short reason, without jsonschema's repetition of the whole value."""
-    keyword, expected = error.validator, error.validator_value
-    reasons = {"type": f"must be of type {expected}", "minimum": f"must be >= {expected}",
-               "maximum": f"must be <= {expected}", "required": f"must hold {', '.join(expected)}",
-               "maxItems": f"may hold at most {expected} items", "maxLength": f"may be at most {expected} long",
-               "const": f"must be {json.dumps(expected)}", "enum": f"must be one of {json.dumps(expected)}",
-               "additionalProperties": "holds a field such a file never has",
-               "maxProperties": f"may hold at most {expected} fields"}
-    return reasons.get(keyword, error.message.split("\n")[0][:80])
+    expected = error.validator_value
+    if error.validator == "required":
+        expected = ", ".join(expected)
+    elif error.validator == "additionalProperties":
+        expected = ""
+    template = _REASONS.get(error.validator)
+    return template.format(expected) if template else error.message.split("\n")[0][:80]
 
 
 # -- schemas ----------------------------------------------------------------------------------

@@ -39,19 +39,21 @@ MAX_CONFIG_BYTES = 16 * 2**20  # the losses of a million epochs
 
 
 def run_file(directory, name):
-    """The path of the file ``name`` of a chatbot folder, read from its snapshot in force (never
-    through a link out of the folder), or None when it has none. A folder written by an older
-    dlbook (plain files, no snapshots) is read as it is."""
-    run, path = RunDir(directory), os.path.join(directory, name)
-    if run.snapshot() is not None:
-        checked = run.file(name)  # a regular file of the snapshot in force
-        # named as the user sees it when the folder's link leads to that same file
-        return path if checked and os.path.realpath(path) == os.path.realpath(checked) else checked
+    """The path of the file ``name`` of a chatbot folder, or None when it has none.
+
+    A plain file in the folder is read as it is (a folder of an older dlbook, or a copy that
+    followed the links); a link must lead to that file of the snapshot in force: dlbook never
+    follows a link out of a run directory.
+    """
+    path = os.path.join(directory, name)
+    if os.path.lexists(path) and not os.path.islink(path):
+        return path
+    checked = RunDir(directory).file(name)  # a regular file of the snapshot in force, or None
     if not os.path.lexists(path):
-        return None
-    if os.path.islink(path):
-        raise CheckpointError(f"{path} is a symlink in a folder without snapshots: dlbook never follows "
-                              f"a link out of a run directory; give the folder dlbook wrote")
+        return checked
+    if checked is None or os.path.realpath(path) != os.path.realpath(checked):
+        raise CheckpointError(f"{path} is a link to {os.path.realpath(path)}, not to the {name} of the run's "
+                              f"snapshot in force: dlbook never follows a link out of a run directory")
     return path
 
 
