@@ -96,13 +96,13 @@ def build_chatbot(directory):
     from dlbook.models.seq2seq import get_seq2seq_model
 
     config = read_config(directory)
+    check_fits(seq2seq_weights(*(config[k] for k in ("vocabulary_size", "n_layer", "n_units", "embedding_size"))),
+               f"{os.path.join(directory, CONFIG_NAME)}'s sizes", training=False, error=CheckpointError)
     vocab_path = run_file(directory, VOCAB_NAME)
     vocab = Vocabulary.load(vocab_path or os.path.join(directory, VOCAB_NAME))
     if len(vocab) != config["vocabulary_size"]:
         raise CheckpointError(f"{directory}: vocab.json has {len(vocab)} words but config.json says "
                               f"vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
-    check_fits(seq2seq_weights(*(config[k] for k in ("vocabulary_size", "n_layer", "n_units", "embedding_size"))),
-               f"{os.path.join(directory, CONFIG_NAME)}'s sizes", training=False, error=CheckpointError)
     model = get_seq2seq_model(**{k: config[k] for k in MODEL_KEYS if k != "embedding_size"},
                               emb_dim=config["embedding_size"])  # the printed call's name for it
     return Chatbot(model, vocab, query_len=config["query_len"],
