@@ -28,7 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from dlbook.compat import tl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from dlbook import checkpoints, session  # noqa: E402
+from dlbook import session  # noqa: E402
+from dlbook.files import checkpoints  # noqa: E402
 from dlbook.cli import main as dlbook  # noqa: E402
 from dlbook.errors import DlbookError  # noqa: E402
 from dlbook.utils import fit  # noqa: E402

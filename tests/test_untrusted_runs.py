@@ -17,7 +17,9 @@ import pytest
 from dlbook.compat import tl
 import tensorflow as tf
 
-from dlbook import checkpoints, options, safe_pickle, session
+from dlbook import session
+from dlbook.cli import options
+from dlbook.files import checkpoints, safe_pickle
 from dlbook.chat.store import CONFIG_FIELDS
 from dlbook.cli import main as dlbook
 from dlbook.errors import CheckpointError, UsageError

@@ -2,8 +2,8 @@
 
     <dir>/config.json      model hyper-parameters, length limits, corpus, loss per epoch
     <dir>/vocab.json       the vocabulary (dlbook.chat.vocab.Vocabulary)
-    <dir>/model.h5         the weights (dlbook.checkpoints.save_weights, TensorLayer's HDF5 layout)
-    <dir>/checkpoint.h5    weights + Adam state + epoch, for --resume (dlbook.checkpoints)
+    <dir>/model.h5         the weights (dlbook.files.checkpoints.save_weights, TensorLayer's HDF5 layout)
+    <dir>/checkpoint.h5    weights + Adam state + epoch, for --resume (dlbook.files.checkpoints)
 
     <dir>/run.json         the run's options and history (dlbook.session)
 
@@ -15,8 +15,8 @@ import os
 
 from dlbook.chat.vocab import Vocabulary, write_json
 from dlbook.errors import CheckpointError
-from dlbook.options import INT_RANGES, check_fits, seq2seq_weights
-from dlbook.schema import read_json
+from dlbook.cli.options import INT_RANGES, check_fits, seq2seq_weights
+from dlbook.files.schema import read_json
 from dlbook.session.rundir import RunDir
 
 CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME = "config.json", "vocab.json", "model.h5"
@@ -31,7 +31,7 @@ def save_run_files(directory, config, vocab):
 
 
 # The fields the read side uses, with the range each must be in (type: int, never bool).
-# One definition each, shared with the options that set them (dlbook.options.INT_RANGES).
+# One definition each, shared with the options that set them (dlbook.cli.options.INT_RANGES).
 CONFIG_FIELDS = {key: INT_RANGES[key] for key in (*MODEL_KEYS, "query_len")}
 
 
@@ -111,7 +111,7 @@ def build_chatbot(directory):
 
 def load_chatbot(directory):
     """A :class:`dlbook.chat.inference.Chatbot` from a folder written by ``dlbook run 1.10.6``."""
-    from dlbook.checkpoints import load_weights
+    from dlbook.files.checkpoints import load_weights
 
     bot = build_chatbot(directory)
     load_weights(bot.model, run_file(directory, WEIGHTS_NAME) or os.path.join(directory, WEIGHTS_NAME))

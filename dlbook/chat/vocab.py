@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 
 from dlbook.errors import DataError
-from dlbook.fileio import atomic_path
+from dlbook.files.atomic import atomic_path
 
 # A word is a run of letters/digits, optionally with inner apostrophes ("don't", "o'clock").
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -119,7 +119,7 @@ class Vocabulary:
         Raises DataError naming the file and the field when the file is missing, not JSON, or a
         field is absent or of the wrong kind; JSON holds only data, so nothing in it can run.
         """
-        from dlbook.schema import read_json
+        from dlbook.files.schema import read_json
         if not os.path.lexists(path):
             raise DataError(f"vocabulary file not found: {path}")
         data = read_json(path, MAX_VOCAB_BYTES, error=DataError)  # a regular file, size and depth bounded
@@ -161,7 +161,7 @@ def _checked_vocab_json(data):
 
 
 def write_json(path, data):
-    """Write ``data`` as JSON to ``path`` atomically (``dlbook.fileio.atomic_path``)."""
+    """Write ``data`` as JSON to ``path`` atomically (``dlbook.files.atomic.atomic_path``)."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, ensure_ascii=False)
 

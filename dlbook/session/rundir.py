@@ -25,10 +25,10 @@ import tempfile
 import weakref
 from pathlib import Path
 
-from dlbook import schema
+from dlbook.files import schema
 from dlbook.errors import CheckpointError
-from dlbook.fileio import fsync_dir
-from dlbook.schema import file_kind
+from dlbook.files.atomic import fsync_dir
+from dlbook.files.schema import file_kind
 
 CURRENT, SNAPSHOTS, RUN_FILE, LOCK_FILE = "current", "snapshots", "run.json", ".lock"
 # Files that dlbook trainers wrote straight into their output directory before snapshots.

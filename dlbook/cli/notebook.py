@@ -23,9 +23,9 @@ import sys
 from pathlib import Path
 
 from dlbook.errors import UsageError
-from dlbook.options import make_parser, positive_int
+from dlbook.cli.options import make_parser, positive_int
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHAPTER_DIR = REPO / "chapters" / "ch01"
 DEFAULT_OUT = Path("notebooks")
 KERNEL = "python3"
@@ -64,7 +64,7 @@ def options_to_argv(options):
 def run_in_notebook(main_func, options):
     """Run ``main_func`` with ``options`` (see :func:`options_to_argv`) and the CLI's error
     handling; a non-zero exit code raises, so the cell (and nbclient) reports the failure."""
-    from dlbook.entry import guarded
+    from dlbook.cli.entry import guarded
     argv = options_to_argv(options)
     print("options:", " ".join(argv) if argv else "(the defaults)")
     code = guarded(main_func, argv)
@@ -91,7 +91,7 @@ def show_figures(*names):
 # --- writing and executing notebooks -------------------------------------------------------------
 
 def section_entry(number):
-    from dlbook.sections import BY_NUMBER
+    from dlbook.cli.sections import BY_NUMBER
     if number not in BY_NUMBER:
         raise UsageError(f"unknown section '{number}'; known sections: " + ", ".join(BY_NUMBER))
     return BY_NUMBER[number]
@@ -177,7 +177,7 @@ def write_notebook(number, out_dir, run=False, timeout=600, overwrite=False):
     """Write ``<out_dir>/<module>.ipynb`` (executed in ``out_dir`` when ``run``) atomically; return
     its path. A notebook already there (perhaps edited) is replaced only when ``overwrite``."""
     import nbformat
-    from dlbook.fileio import atomic_write
+    from dlbook.files.atomic import atomic_write
     out_dir = Path(out_dir)
     path = out_dir / f"{section_entry(number).module}.ipynb"
     nb = build_notebook(number)
@@ -209,7 +209,7 @@ def _same_notebook(path, text):
 
 def main(argv=None):
     """``dlbook notebook SECTION|all [--out DIR] [--execute]``."""
-    from dlbook.sections import SECTION_LIST
+    from dlbook.cli.sections import SECTION_LIST
     parser = make_parser(prog="dlbook notebook",
                          description="Write a section's notebook (.ipynb) from its module, to open in Jupyter.")
     parser.add_argument("section", help="a section, e.g. 1.10.4 (see 'dlbook list'), or 'all'")
@@ -229,5 +229,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from dlbook.entry import guarded
+    from dlbook.cli.entry import guarded
     sys.exit(guarded(main, sys.argv[1:]))

@@ -46,10 +46,10 @@ import h5py
 import numpy as np
 
 from dlbook.compat import h5_names, nested_layers  # TL's container recursion; str/bytes names
-from dlbook import schema
+from dlbook.files import schema
 from dlbook.errors import CheckpointError
-from dlbook.schema import file_kind
-from dlbook.fileio import atomic_path, atomic_write  # noqa: F401  (atomic_path re-exported)
+from dlbook.files.atomic import atomic_path, atomic_write  # noqa: F401  (atomic_path re-exported)
+from dlbook.files.schema import file_kind
 
 CHECKPOINT_NAME = "checkpoint.h5"
 _FORMAT = "dlbook-checkpoint-1"
