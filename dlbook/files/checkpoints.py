@@ -106,7 +106,7 @@ def _member(group, name, path, kind):
     """``group[name]``, a plain member of the file of type ``kind`` (h5py.Group or h5py.Dataset)."""
     where = f"{group.name.rstrip('/')}/{name}"
     if name not in group:
-        raise CheckpointError(f"{path} lacks {where}: not a complete TensorLayer weights file")
+        raise CheckpointError(f"{path} lacks {where}: not a complete weights file or checkpoint")
     link = _link_kind(group, name)
     if link is not None:
         raise CheckpointError(f"{path}: {where} is {link}; weights are read only from the file itself: refused")
