@@ -1,9 +1,5 @@
-"""JSON from a file someone else may have written: read with bounds, then checked against a schema.
-
-:func:`read_json` refuses what is not a regular file, more than ``max_bytes``, nesting deeper
-than :data:`MAX_DEPTH`, NaN, infinities and numbers too large for a float; :func:`check` validates
-the value with ``jsonschema`` and raises one line naming the file and the field. No TensorFlow here.
-"""
+"""JSON from elsewhere: read with bounds (regular file, size, depth, finite numbers), then checked
+against a JSON schema, one line naming the file and the field (docs/robustness.md)."""
 import json
 import math
 import os
