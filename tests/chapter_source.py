@@ -3,7 +3,7 @@ that check dlbook against the printed page (tests/test_book_fidelity.py).
 
 The chapter is looked up in $DLBOOK_SHARED_DIR/book/ when that variable is set, else in
 <repo>/../shared/book/ (a clone of the repository beside ../shared). Tests that need it skip,
-naming the path, when it is absent.
+naming the path, when it is absent; under CI (``CI=true``) they fail instead.
 """
 import os
 import re
@@ -21,11 +21,14 @@ def chapter_path():
 
 
 def chapter_text():
-    """The chapter's markdown; skips the calling test when the file is absent."""
+    """The chapter's markdown; skips the calling test when the file is absent (fails under CI)."""
     path = chapter_path()
     if not path.is_file():
-        pytest.skip(f"the chapter's text is not at {path}: put the repository beside ../shared, "
-                    f"or set {SHARED_ENV} to the directory that holds book/chapter1.zh.md")
+        message = (f"the chapter's text is not at {path}: put the repository beside ../shared, "
+                   f"or set {SHARED_ENV} to the directory that holds book/chapter1.zh.md")
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"CI=true: {message}", pytrace=False)
+        pytest.skip(message)
     return path.read_text(encoding="utf-8")
 
 
