@@ -96,8 +96,9 @@ def code_line(line):
 
 # --- docs/errata.md ------------------------------------------------------------------------------
 
-def errata_doc():
-    return (REPO / "docs" / "errata.md").read_text(encoding="utf-8")
+def errata_doc(name="errata.md"):
+    """docs/errata.md, or ``name`` in docs/ (``errata.zh.md``)."""
+    return (REPO / "docs" / name).read_text(encoding="utf-8")
 
 
 def errata_entries(doc):
@@ -111,13 +112,21 @@ def errata_entries(doc):
     return entries
 
 
+def _code_spans(text):
+    return [quote.strip() if len(ticks) > 1 else quote for ticks, quote in re.findall(r"(`+)(.+?)\1", text)]
+
+
 def printed_quotes(body):
-    """The verbatim quotes of an entry: every inline-code span on its ``- **Printed:**`` lines."""
-    quotes = []
-    for line in re.findall(r"^\s*- \*\*Printed:\*\* (.*)$", body, re.M):
-        for ticks, quote in re.findall(r"(`+)(.+?)\1", line):
-            quotes.append(quote.strip() if len(ticks) > 1 else quote)
-    return quotes
+    """The verbatim quotes of an entry: every inline-code span on its ``- **Printed:**`` lines
+    (``- **原文：**`` in docs/errata.zh.md)."""
+    lines = re.findall(r"^\s*- \*\*(?:Printed:|原文：)\*\* (.*)$", body, re.M)
+    return [quote for line in lines for quote in _code_spans(line)]
+
+
+def typo_rows(doc):
+    """{id: [quotes]} of the table of typos and wording slips: rows ``| `typo-...` | quotes | ...``."""
+    return {entry: _code_spans(quotes)
+            for entry, quotes in re.findall(r"^\| `(typo-[a-z0-9.\-]+)` \| (.*?) \| ", doc, re.M)}
 
 
 def checked_table(doc):

@@ -17,7 +17,8 @@ import re
 
 from book_checks import at_defaults, drifted_book_lines, inserted_lines, unexplained_printed_lines
 from chapter_source import (REPO, algorithm_numbers, chapter_text, checked_table, equation_numbers,
-                            errata_doc, errata_entries, listings, printed_quotes, squeeze)
+                            errata_doc, errata_entries, listings, printed_quotes, squeeze,
+                            typo_rows)
 
 #: Where each listing of the chapter is, in dlbook. Each listing is checked on its own (two
 #: listings may share one import line), but no marked line stands in for lines of two listings.
@@ -45,12 +46,28 @@ PACKAGE_LISTINGS = {
 }
 
 
+def all_quotes(doc):
+    """Every quote of an errata file: its Printed (原文) lines, in entries or section notes, and
+    its table of typos."""
+    return printed_quotes(doc) + [quote for quotes in typo_rows(doc).values() for quote in quotes]
+
+
 def test_every_printed_quote_occurs_in_the_chapter():
     book = squeeze(chapter_text())
-    quotes = printed_quotes(errata_doc())   # every Printed line, in entries or section notes
-    assert len(quotes) >= 30
-    missing = [quote for quote in quotes if squeeze(quote) not in book]
-    assert not missing, "quoted as printed but not in the chapter:\n" + "\n".join(missing)
+    for name in ("errata.md", "errata.zh.md"):
+        quotes = all_quotes(errata_doc(name))
+        assert len(quotes) >= 80, name
+        missing = [quote for quote in quotes if squeeze(quote) not in book]
+        assert not missing, f"quoted in docs/{name} as printed but not in the chapter:\n" + "\n".join(missing)
+
+
+def test_both_errata_files_carry_the_same_entries_quotes_and_typos():
+    english, chinese = errata_doc(), errata_doc("errata.zh.md")
+    quotes = {name: {entry: printed_quotes(body) for entry, body in errata_entries(doc).items()}
+              for name, doc in (("errata.md", english), ("errata.zh.md", chinese))}
+    assert quotes["errata.md"] == quotes["errata.zh.md"]
+    assert len(typo_rows(english)) >= 15 and typo_rows(english) == typo_rows(chinese)
+    assert printed_quotes(english) == printed_quotes(chinese)   # section notes too, in order
 
 
 def test_a_quote_that_is_not_in_the_chapter_is_caught():
