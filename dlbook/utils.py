@@ -34,9 +34,10 @@ import numpy as np
 from dlbook.compat import dropout_seed, tl  # noqa: F401  (applies the TensorLayer fixes before any use)
 import tensorflow as tf
 
-from dlbook import checkpoints, distribute
+from dlbook import distribute
+from dlbook.files import checkpoints
 from dlbook.errors import DataError, ShapeError, UsageError
-from dlbook.fileio import write_bytes
+from dlbook.files.atomic import write_bytes
 from dlbook.session import open as open_session
 
 BEST_WEIGHTS_NAME = "best.h5"

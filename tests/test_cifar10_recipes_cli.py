@@ -11,7 +11,7 @@ import pytest
 from chapters.ch01 import s1_10_5_cifar10_cnn as chapter
 from test_cifar10_cnn import _write_cifar, pressing_ctrl_c  # 40 training, 8 test images
 from dlbook import recipes
-from dlbook.checkpoints import file_entries
+from dlbook.files.checkpoints import file_entries
 from dlbook.cli import guarded
 from dlbook.errors import UsageError
 from dlbook.models import get_model_batchnorm
