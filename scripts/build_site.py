@@ -239,8 +239,10 @@ def write_sources(src_root, lang, notebooks):
         text = path.read_text(encoding="utf-8")
         if lang == "zh" and name in ENGLISH_ONLY_ZH:
             text = english_only(text, ENGLISH_ONLY_ZH[name])
-        if lang == "zh" and name == "errata.md":   # links to the English page: the language switch does that
-            text = re.sub(r"\[([^\]]+)\]\(errata\.md[^)]*\)", r"\1", text.replace("*[English](errata.md)*\n", ""))
+        if name == "errata.md":   # its link to the other language's page: the language switch does that
+            other = "errata.md" if lang == "zh" else "errata.zh.md"
+            text = re.sub(r"^\*\[[^\]]+\]\(" + re.escape(other) + r"\)\*\n", "", text, flags=re.M)
+            text = re.sub(r"\[([^\]]+)\]\(" + re.escape(other) + r"[^)]*\)", r"\1", text)
         (src / name).write_text(text, encoding="utf-8")
     (src / "figures.md").write_text(figures_page(lang), encoding="utf-8")
     results = results_pages(src, lang)
