@@ -50,7 +50,7 @@ from dlbook.data.transforms import test_transform, train_transform
 from dlbook.data.dataset import ArrayDataset
 from dlbook.errors import CheckpointError, UsageError
 from dlbook.files.atomic import write_bytes
-from dlbook.cli.options import non_negative_float, non_negative_int, positive_float, positive_int
+from dlbook.options import non_negative_float, non_negative_int, positive_float, positive_int
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")

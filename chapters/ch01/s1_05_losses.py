@@ -26,7 +26,7 @@ import numpy as np
 
 from dlbook.nn import losses
 from dlbook.nn.activations import sigmoid, softmax
-from dlbook.cli.options import make_parser
+from dlbook.options import make_parser
 
 
 # %% [markdown]

@@ -29,7 +29,7 @@ Run: `dlbook run 1.6` or `python -m chapters.ch01.s1_06_optimization`.
 import numpy as np
 
 from dlbook.nn import backprop, optimizers, validation
-from dlbook.cli.options import add_seed_arg, make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 # %% [markdown]

@@ -31,7 +31,7 @@ import numpy as np
 
 from dlbook.nn import regularization as reg
 from dlbook.nn import validation
-from dlbook.cli.options import add_seed_arg, make_parser, positive_int
+from dlbook.options import add_seed_arg, make_parser, positive_int
 
 
 # %% [markdown]

@@ -65,21 +65,34 @@ def read_config(directory):
     return config
 
 
+def chatbot_record(config, path):
+    """The model record of a chatbot's config.json (its "model"; a config written before runs
+    recorded their model gives the same record from its fields), checked."""
+    from dlbook.models import registry
+    made = config.get("model")
+    if made is None:
+        made = {"builder": "seq2seq", "args": {k: config[k] for k in MODEL_KEYS if k != "embedding_size"}}
+        made["args"]["emb_dim"] = config["embedding_size"]  # the printed call's name for it
+    registry.check(made, path)
+    if made["builder"] != "seq2seq":
+        raise CheckpointError(f"{path}: a chatbot's model record names {made['builder']!r}, not seq2seq")
+    return made
+
+
 def build_chatbot(directory):
-    """A :class:`dlbook.chat.inference.Chatbot` with the model, vocabulary and limits of a folder
-    written by ``dlbook run 1.10.6``, its weights not loaded yet (see :func:`load_chatbot`)."""
+    """A :class:`dlbook.chat.inference.Chatbot` with the model (rebuilt from config.json's record),
+    vocabulary and limits of a folder written by ``dlbook run 1.10.6``, its weights not loaded yet."""
     from dlbook.chat.inference import Chatbot
-    from dlbook.models.seq2seq import get_seq2seq_model
+    from dlbook.models import registry
 
     config = read_config(directory)
+    made = chatbot_record(config, os.path.join(directory, CONFIG_NAME))
     vocab = Vocabulary.load(os.path.join(directory, VOCAB_NAME))
-    if len(vocab) != config["vocabulary_size"]:
+    if len(vocab) != made["args"]["vocabulary_size"]:
         raise CheckpointError(f"{directory}: vocab.json has {len(vocab)} words but config.json says "
-                              f"vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
-    model = get_seq2seq_model(**{k: config[k] for k in MODEL_KEYS if k != "embedding_size"},
-                              emb_dim=config["embedding_size"])  # the printed call's name for it
-    return Chatbot(model, vocab, query_len=config["query_len"],
-                   max_reply_len=config["decoder_seq_length"])
+                              f"vocabulary_size {made['args']['vocabulary_size']}; the folder is inconsistent")
+    return Chatbot(registry.build(made), vocab, query_len=config["query_len"],
+                   max_reply_len=made["args"]["decoder_seq_length"])
 
 
 def load_chatbot(directory):
