@@ -19,7 +19,7 @@ from test_cifar10_cnn import _write_cifar
 from test_chat_cli import PAIRS, TINY
 from dlbook import cli
 from dlbook.chat.store import load_chatbot
-from dlbook.errors import CheckpointError
+from dlbook.errors import CheckpointError, UsageError
 from dlbook.files import savedmodel
 from dlbook.files.checkpoints import load_weights
 from dlbook.models import get_model_batchnorm
@@ -158,3 +158,11 @@ def test_a_bad_record_is_refused_before_anything_is_built(runs, tmp_path, record
     (bad / "model.h5").write_bytes((runs["cnn"] / "model.h5").read_bytes())
     with pytest.raises(CheckpointError, match=message):
         savedmodel.find_model(bad)
+
+
+def test_resume_rebuilds_the_recorded_model_only(runs, tmp_path):
+    """--resume with an option that changes the model is refused, naming the model record."""
+    data = _write_cifar(tmp_path / "cifar")
+    with pytest.raises(UsageError, match=r"cannot --resume .*model: saved .*'dense_keep': 1\.0.*'dense_keep': 0\.5"):
+        cnn_section.main(["--data-dir", str(data), "--batch-size", "16", "--epochs", "2", "--resume",
+                          "--output-dir", str(runs["cnn"]), "--dense-keep", "0.5"])

@@ -10,6 +10,14 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_FUNCTION, MAX_MODULE = 60, 450
 #: the command that runs a section by name: the one place in dlbook that may import chapters/
 SECTION_RUNNER = {"dlbook.cli"}
+#: Over the length limits today, each being rewritten by another change under way; whoever brings
+#: one under the limit removes its entry (test_pending_entries_still_break_the_rule says so).
+PENDING = {
+    "dlbook.plots": "642-line module: being split (figures / training curves)",
+    "dlbook.utils": "510-line module: replaced by the one trainer (dlbook/train)",
+    "dlbook.utils.fit": "85-line function: replaced by the one trainer",
+    "chapters.ch01.s1_10_5_cifar10_cnn.main": "75-line function: rewired onto the one trainer",
+}
 
 
 def _modules(*folders):
@@ -118,8 +126,19 @@ def _lengths():
                 yield module, node.name, node.end_lineno - node.lineno + 1
 
 
+def _too_long(kind):
+    limit = MAX_MODULE if kind == "module" else MAX_FUNCTION
+    return {f"{module}{'' if name is None else '.' + name}": n
+            for module, name, n in _lengths() if (name is None) == (kind == "module") and n > limit}
+
+
 @pytest.mark.parametrize("kind, limit", [("module", MAX_MODULE), ("function", MAX_FUNCTION)])
 def test_no_long_module_or_function(kind, limit):
-    long = [f"{module}{'' if name is None else '.' + name}: {n} lines"
-            for module, name, n in _lengths() if (name is None) == (kind == "module") and n > limit]
-    assert not long, f"{kind}s over {limit} lines:\n" + "\n".join(long)
+    long = {name: n for name, n in _too_long(kind).items() if name not in PENDING}
+    assert not long, f"{kind}s over {limit} lines:\n" + "\n".join(f"{k}: {n} lines" for k, n in long.items())
+
+
+def test_pending_entries_still_break_the_rule():
+    long = {**_too_long("module"), **_too_long("function")}
+    stale = sorted(set(PENDING) - set(long))
+    assert not stale, f"now within the limits (or gone): remove from PENDING: {stale}"
