@@ -5,7 +5,7 @@ import numpy as np
 
 from dlbook.chat.inference import MODES
 from dlbook.chat.store import load_chatbot
-from dlbook.options import make_parser, positive_int, random_seed
+from dlbook.options import int_option, make_parser, random_seed
 from dlbook.errors import UsageError
 
 
@@ -20,10 +20,10 @@ def build_parser():
     parser.add_argument("--mode", choices=MODES, default="sample",
                         help="greedy: the most likely word each step (one reply); sample: several "
                              "replies, top-n sampled; beam: the K most likely distinct replies")
-    parser.add_argument("--replies", type=positive_int, default=3, metavar="K",
+    parser.add_argument("--replies", type=int_option("replies"), default=3, metavar="K",
                         help="replies per query (sample and beam)")
-    parser.add_argument("--top-n", type=positive_int, default=3, help="top-n for --mode sample")
-    parser.add_argument("--beam-width", type=positive_int, default=5,
+    parser.add_argument("--top-n", type=int_option("top_n"), default=3, help="top-n for --mode sample")
+    parser.add_argument("--beam-width", type=int_option("beam_width"), default=5,
                         help="beam width for --mode beam (at least K)")
     parser.add_argument("--query", default=None, help="answer this one query and exit")
     parser.add_argument("--scores", action="store_true",

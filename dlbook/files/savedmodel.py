@@ -3,6 +3,7 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import tensorflow as tf
 
 from dlbook.errors import CheckpointError, UsageError
 from dlbook.models import registry
+from dlbook.files.schema import file_kind
 
 FORMATS = ("savedmodel",)
 DEFAULT_DIR_NAME = "savedmodel"
@@ -92,16 +94,28 @@ def _weights_group(path):
     raise CheckpointError(f"{path} is not a weights file (TensorLayer's HDF5 layout): {_WHAT}")
 
 
+def _regular_file(path, directory):
+    """Refuse, unopened, what is not a regular file or is a link leading out of the run directory."""
+    mode = path.stat().st_mode if path.exists() else None
+    if mode is None or not stat.S_ISREG(mode):
+        raise CheckpointError(f"{path} is a {file_kind(mode) if mode else 'dangling link'}, not a weights file: "
+                              f"refused, never opened")
+    if not path.resolve().is_relative_to(directory.resolve()):
+        raise CheckpointError(f"{path} is a link to {path.resolve()}, outside {directory}: dlbook never follows a "
+                              f"link out of a run directory")
+
+
 def find_model(path):
     """The chapter model stored at ``path``: a run directory, or a file in one (model.h5,
     checkpoint.h5); the model comes from the run's record, never from the weights' shapes."""
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path) or not path.exists():
         raise UsageError(f"{path} does not exist: {_WHAT}")
     directory = path if path.is_dir() else path.parent
     weights = path if path.is_file() and path.suffix == ".h5" else directory / "model.h5"
-    if not weights.is_file():
+    if not os.path.lexists(weights):
         raise CheckpointError(f"{directory} holds no model.h5: {_WHAT}")
+    _regular_file(weights, directory)
     made = run_record(directory)
     return FoundModel(made, weights, _weights_group(weights), directory)
 
