@@ -59,7 +59,7 @@ import dlbook  # noqa: F401  (holds TensorFlow's start-up lines: dlbook.quiet)
 import tensorflow as tf
 
 from dlbook.errors import DlbookError, UsageError
-from dlbook.cli.options import cpu_devices, max_cpu_devices
+from dlbook.options import cpu_devices, max_cpu_devices
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]}, '

@@ -50,7 +50,7 @@ from dlbook.data.transforms import test_transform, train_transform
 from dlbook.data.dataset import ArrayDataset
 from dlbook.errors import CheckpointError, UsageError
 from dlbook.files.atomic import write_bytes
-from dlbook.cli.options import int_option, momentum, non_negative_float, positive_float
+from dlbook.options import int_option, momentum, non_negative_float, positive_float
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from dlbook.errors import UsageError
-from dlbook.cli.options import make_parser
+from dlbook.options import make_parser
 from dlbook.plots import neurons, recorded, training  # noqa: F401  (they register their figures)
 from dlbook.plots.registry import FIGURES, RESULT_FIGURES, SEED  # noqa: F401
 from dlbook.plots.style import figure_style, png_bytes, save_png  # noqa: F401

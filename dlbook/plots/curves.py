@@ -97,7 +97,7 @@ def show_curves(run_dir):
 
 def main(argv=None):
     """``dlbook plot RUN_DIR [--out FILE]``."""
-    from dlbook.cli.options import make_parser
+    from dlbook.options import make_parser
     parser = make_parser(prog="dlbook plot", description="Draw a training run's loss and accuracy per "
                          "epoch (from its run.json) as a PNG.")
     parser.add_argument("run_dir", metavar="RUN_DIR", help="the --output-dir of a 1.10.4, 1.10.5 or 1.10.6 run")
