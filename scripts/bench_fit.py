@@ -35,7 +35,7 @@ import tensorflow as tf
 from dlbook.metrics import accuracy
 from dlbook.models import get_mlp_model
 from dlbook.models.mlp import BOOK_KEEP
-from dlbook.utils import fit
+from dlbook.train import fit
 
 BATCH_SIZE = 256
 LEARNING_RATE = 1e-4

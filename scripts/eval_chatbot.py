@@ -108,7 +108,7 @@ def bench(steps=5, batch_size=32, vocabulary_size=3347):
     import tensorflow as tf
 
     from dlbook.models.seq2seq import get_seq2seq_model
-    from dlbook.utils import set_seed
+    from dlbook.seed import set_seed
 
     set_seed(0)
     before = peak_rss_mb()

@@ -22,7 +22,7 @@ from dlbook.cli import main as dlbook
 from dlbook.errors import SaveError, UsageError
 from dlbook.session import rundir as rundir_module
 from dlbook.session.rundir import RunDir
-from dlbook.utils import fit
+from dlbook.train import fit
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(40, 4)).astype(np.float32)

@@ -47,7 +47,8 @@ from dlbook.checkpoints import load_weights
 from dlbook.data import find_dataset, load_mnist_dataset
 from dlbook.errors import CheckpointError
 from dlbook.options import add_training_args, make_parser, positive_float
-from dlbook.utils import fit, predict, set_seed, test
+from dlbook.train import fit, predict, test
+from dlbook.seed import set_seed
 
 PROG = "dlbook run 1.10.4"
 # The options that fix the run (with fit's own: the data and the batch order); --resume checks them.

@@ -62,7 +62,7 @@ from dlbook.data.transforms import test_transform
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
 from dlbook.options import add_training_args, make_parser
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 import tensorflow as tf
 
 PROG = "dlbook run 1.10.5"

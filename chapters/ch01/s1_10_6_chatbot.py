@@ -48,7 +48,7 @@ from dlbook.chat.vocab import Vocabulary, distinct_pairs, make_arrays, tokenize
 from dlbook.errors import UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
 from dlbook.options import add_training_args, make_parser, non_negative_int, positive_float, positive_int, random_seed
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 
 PROG = "dlbook run 1.10.6"
 SEED_QUERIES = ["happy birthday have a nice day", "hi how are you"]
