@@ -6,9 +6,10 @@ import tensorflow as tf
 
 
 class Batches:
-    """``for inputs, labels in batches:`` one epoch of batches; ``seek(epoch, step)`` as the
-    Dataloader's (a resumed run gets the batches an uninterrupted one got). ``inputs`` and
-    ``labels`` are arrays or tuples of arrays; the last batch is partial (errata: fit-partial-batch)."""
+    """``for inputs, labels in batches:`` one epoch of batches; ``batches(epoch, step)`` the batches
+    of ``epoch`` from ``step`` on, those an uninterrupted run got (the epoch loop's protocol).
+    ``inputs`` and ``labels`` are arrays or tuples of arrays; the last batch is partial (errata:
+    fit-partial-batch)."""
 
     def __init__(self, inputs, labels, batch_size, *, shuffle=False, seed=0):
         self.inputs, self.labels = tf.nest.map_structure(tf.convert_to_tensor, (inputs, labels))
@@ -19,8 +20,9 @@ class Batches:
     def __len__(self):
         return math.ceil(self.n / self.batch_size)
 
-    def seek(self, epoch, step=0):
+    def __call__(self, epoch, step=0):
         self.epoch, self._skip = epoch, step
+        return iter(self)
 
     def order(self, epoch):
         """The example order of ``epoch``: a function of (seed, epoch) alone."""

@@ -9,11 +9,13 @@ def batch_size(labels):
     return int(tf.nest.flatten(labels)[0].shape[0])
 
 
-def train_epochs(run, step, batches, n_epoch, *, seed=0, evaluation=dict, hooks=(), verbose=1, print_freq=1):
+def train_epochs(run, step, batches, n_epoch, *, steps=None, seed=0, evaluation=dict, hooks=(), verbose=1,
+                 print_freq=1):
     """Train from where ``run`` stands to epoch ``n_epoch`` (fewer once a hook stops it).
 
-    Each epoch: ``batches.seek(epoch, run.step)`` (a resumed run gets the batches it missed),
-    ``step(inputs, labels, position(seed, epoch, step))`` per batch, recorded by the session (NaN
+    Each epoch: ``for inputs, labels in batches(epoch, run.step)`` (the epoch's batches from that
+    step on: a resumed run gets those it missed; ``steps`` of them in an epoch, default
+    ``len(batches)``), ``step(inputs, labels, position(seed, epoch, step))``, recorded by the session (NaN
     guard, progress, signals); then the row ``{**running means, **evaluation()}`` goes to each
     hook's ``end_epoch(epoch, row)`` (True: stop after this epoch) and to ``run.end_epoch``, which
     commits the run. Returns the run's history.
@@ -21,9 +23,8 @@ def train_epochs(run, step, batches, n_epoch, *, seed=0, evaluation=dict, hooks=
     for hook in hooks:
         n_epoch = hook.epochs(n_epoch) if hasattr(hook, "epochs") else n_epoch
     with run:
-        for epoch in run.epochs(n_epoch, len(batches), verbose=verbose, print_freq=print_freq):
-            batches.seek(epoch, run.step)
-            for inputs, labels in batches:
+        for epoch in run.epochs(n_epoch, steps or len(batches), verbose=verbose, print_freq=print_freq):
+            for inputs, labels in batches(epoch, run.step):
                 out = step(inputs, labels, position(seed, epoch, run.step))
                 run.record(out.pop("loss"), n=batch_size(labels), **out)
             row = {**run.means(), **evaluation()}
