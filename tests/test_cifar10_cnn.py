@@ -19,6 +19,7 @@ from dlbook.errors import DlbookError
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
 from dlbook.models.cnn import TRAINABLE_PARAMS_24x24
+from event_files import read_scalars
 from step_wrapping import diverging, pressing_ctrl_c  # noqa: F401  (pressing_ctrl_c: also for the recipes' tests)
 import tensorflow as tf
 
@@ -218,3 +219,20 @@ def test_test_loader_crops_and_standardizes_as_training_does(tmp_path):
     assert X_batch.shape == (4, 24, 24, 3)
     for image, out in zip(images, X_batch.numpy()):
         np.testing.assert_allclose(out, numpy_test_transform(image, 0)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_tensorboard_gets_every_epoch_of_the_history(tmp_path):
+    """--tensorboard DIR: train/, test/ (and validation/ with early stopping) scalars per epoch,
+    read back from the event files, equal to run.json's history."""
+    args = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--epochs", "2",
+            "--early-stopping", "5", "--validation-images", "8",
+            "--tensorboard", str(tmp_path / "logs"), "--output-dir", str(tmp_path / "run")]
+    assert chapter.main(args) == 0
+    history = json.loads((tmp_path / "run" / "run.json").read_text())["history"]
+    scalars = read_scalars(tmp_path / "logs")
+    for epoch in (1, 2):
+        for split, tag, key in (("train", "loss", "loss"), ("train", "acc", "acc"), ("train", "lr", "lr"),
+                                ("test", "loss", "test_loss"), ("test", "acc", "test_acc"),
+                                ("validation", "acc", "val_acc")):
+            assert scalars[split, tag, epoch] == pytest.approx(history[key][epoch - 1], rel=1e-6), (split, tag)
+    assert {step for (_, _, step) in scalars} == {1, 2}

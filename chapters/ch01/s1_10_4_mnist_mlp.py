@@ -32,7 +32,7 @@ tl.utils.fit reaches 97.4% and 98.2% with these settings. On the tiny subset: ab
 # %% [markdown]
 # ## Setup
 # The listing's imports, with dlbook's replacements for the TensorLayer helpers that break
-# (`dlbook.compat`, `dlbook.utils.fit`/`test`; docs/errata.md).
+# (`dlbook.compat`, `dlbook.train.fit`/`test`; docs/errata.md).
 
 # %%
 # Setup
@@ -153,6 +153,7 @@ def main(argv=None):
         n_epoch=args.epochs,  # book: n_epoch=20,
         X_val=X_val, y_val=y_val, eval_train=True,
         seed=args.seed, session=run, strategy=None if args.strategy == "default" else strategy,
+        tensorboard_dir=args.tensorboard,
     )
     if history["time"]:
         print(f"time per epoch: {statistics.median(history['time']):.1f} s (median of {len(history['time'])})")

@@ -11,7 +11,22 @@ from dlbook.fileio import write_bytes
 BEST_WEIGHTS_NAME = "best.h5"
 
 
-class EarlyStopping:
+class Hook:
+    """What the loop calls: ``epochs(n_epoch)`` the epoch budget; ``end_epoch(epoch, row)`` after
+    the evaluation, before the run is saved (True: stop after this epoch); ``after_epoch(epoch,
+    row)`` once it is saved and shown."""
+
+    def epochs(self, n_epoch):
+        return n_epoch
+
+    def end_epoch(self, epoch, row):
+        return False
+
+    def after_epoch(self, epoch, row):
+        pass
+
+
+class EarlyStopping(Hook):
     """1.7.5: stop after ``patience`` epochs without a better ``monitor`` (a key of the epoch's row,
     e.g. "val_loss" with ``mode="min"``, "val_acc" with "max"), keeping the best epoch's weights.
 
@@ -63,7 +78,7 @@ class EarlyStopping:
         return self.best_epoch + 1
 
 
-class TensorBoard:
+class TensorBoard(Hook):
     """Each epoch's row as TensorBoard scalars at step ``epoch + 1``, as Keras lays them out:
     ``val_x`` under ``validation/x``, ``test_x`` under ``test/x``, the rest under ``train/``.
     Every ``every`` epochs (and the first); ``weights``: also their histograms; ``graph``: a

@@ -17,11 +17,11 @@ def train_epochs(run, step, batches, n_epoch, *, steps=None, seed=0, evaluation=
     step on: a resumed run gets those it missed; ``steps`` of them in an epoch, default
     ``len(batches)``), ``step(inputs, labels, position(seed, epoch, step))``, recorded by the session (NaN
     guard, progress, signals); then the row ``{**running means, **evaluation()}`` goes to each
-    hook's ``end_epoch(epoch, row)`` (True: stop after this epoch) and to ``run.end_epoch``, which
-    commits the run. Returns the run's history.
+    hook's ``end_epoch`` (:class:`~dlbook.train.hooks.Hook`), to ``run.end_epoch``, which commits
+    the run, and to each hook's ``after_epoch``. Returns the run's history.
     """
     for hook in hooks:
-        n_epoch = hook.epochs(n_epoch) if hasattr(hook, "epochs") else n_epoch
+        n_epoch = hook.epochs(n_epoch)
     with run:
         for epoch in run.epochs(n_epoch, steps or len(batches), verbose=verbose, print_freq=print_freq):
             for inputs, labels in batches(epoch, run.step):
@@ -30,6 +30,8 @@ def train_epochs(run, step, batches, n_epoch, *, steps=None, seed=0, evaluation=
             row = {**run.means(), **evaluation()}
             stop = [hook.end_epoch(epoch, row) for hook in hooks]
             run.end_epoch(**row)
+            for hook in hooks:
+                hook.after_epoch(epoch, row)
             if any(stop):
                 break
     return run.history

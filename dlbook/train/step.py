@@ -56,8 +56,7 @@ def _share(labels):
     return tf.math.divide_no_nan(n_local, n_global)
 
 
-def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=None, signature=None,
-               compile=True):
+def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=None, signature=None):
     """The compiled step ``step(inputs, labels, position) -> {"loss", "acc"}`` (loss before the update).
 
     ``loss(logits, labels)`` the batch mean (e.g. ``tl.cost.cross_entropy``); ``metric`` reported
@@ -87,8 +86,7 @@ def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=No
         with strategy.scope():
             optimizer.build(weights)  # its slots exist before tracing, mirrored like the weights
         step = _distributed(strategy, step)
-    return Step(model, tf.function(step, input_signature=signature, reduce_retracing=True)
-                if compile else step, training=True)
+    return Step(model, tf.function(step, input_signature=signature, reduce_retracing=True), training=True)
 
 
 def _distributed(strategy, replica_step):
