@@ -12,7 +12,7 @@ Two pairs of functions:
   the layer and the expected and found shapes, before anything is assigned.
 
 * :func:`save_checkpoint` / :func:`load_checkpoint` -- resumable training state for ANY training
-  loop (``dlbook.utils.fit`` and hand-written ``tf.GradientTape`` loops alike): ONE file,
+  loop (``dlbook.train.fit`` and hand-written ``tf.GradientTape`` loops alike): ONE file,
   ``<directory>/checkpoint.h5``, holding the model weights (same layout as above, group
   ``model``), the optimizer's variables (group ``optimizer``: step counter, learning rate, slots),
   the number of completed epochs, the step inside the next epoch, and any JSON-able ``extra``
@@ -30,7 +30,7 @@ Two pairs of functions:
   For a resumed run to repeat an uninterrupted one bit for bit, the loop's randomness must depend
   on (seed, epoch, step) only: shuffle from (seed, epoch), and draw dropout masks inside
   ``dlbook.compat.dropout_seed(...)`` with a seed folded from (seed, epoch, step), as
-  ``dlbook.utils.fit`` does. A training run that keeps several files (weights, checkpoint,
+  ``dlbook.train.fit`` does. A training run that keeps several files (weights, checkpoint,
   vocabulary, ...) commits them together with :mod:`dlbook.session`.
 
 The files are built in memory (:func:`weights_bytes`, :func:`checkpoint_bytes`) and written to a

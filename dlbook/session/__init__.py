@@ -38,7 +38,7 @@ The rules:
 * **Progress**: ``Epoch e/N`` and a Keras progress bar (:mod:`dlbook.session.progress`).
 
 A session without a directory (``open(None)``) keeps the same loop, progress and NaN guard, and
-saves nothing (``dlbook.utils.fit`` without ``checkpoint_dir``).
+saves nothing (``dlbook.train.fit`` without ``checkpoint_dir``).
 """
 import itertools
 import json
@@ -163,7 +163,7 @@ class Session:
             meta = None
         if meta is None:
             return "a run"
-        return (f"a run of `{meta['options'].get('program', 'dlbook.utils.fit')}`, "
+        return (f"a run of `{meta['options'].get('program', 'dlbook.train.fit')}`, "
                 f"{_position(meta['epoch'], meta['step'])}")
 
     def fix(self, **values):
