@@ -46,7 +46,7 @@ import tensorlayer as tl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from dlbook.errors import UsageError  # noqa: E402
-from dlbook.fileio import atomic_path  # noqa: E402
+from dlbook.files.atomic import atomic_path  # noqa: E402
 
 DISABLE_ENV = "DLBOOK_COMPAT_DISABLE"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from dlbook.errors import UsageError
-from dlbook.options import make_parser
+from dlbook.cli.options import make_parser
 
 DEFAULT_OUT = Path("docs") / "figures"
 DPI = 100
@@ -61,12 +61,12 @@ def new_figure(nrows=1, ncols=1, width=4.6, height=4.0, projections=None):
 
 
 def save_png(fig, path):
-    """Write ``fig`` to ``path`` atomically (``dlbook.fileio.atomic_path``).
+    """Write ``fig`` to ``path`` atomically (``dlbook.files.atomic.atomic_path``).
 
     The PNG carries no "Software" (matplotlib version) entry, so its bytes depend on the
     drawing only.
     """
-    from dlbook.fileio import atomic_path
+    from dlbook.files.atomic import atomic_path
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})
@@ -638,5 +638,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

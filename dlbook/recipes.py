@@ -42,7 +42,7 @@ import tensorflow as tf
 from dlbook.data.transforms import test_transform, train_transform
 from dlbook.data.dataset import ArrayDataset
 from dlbook.errors import UsageError
-from dlbook.options import non_negative_float, non_negative_int, positive_float, positive_int
+from dlbook.cli.options import non_negative_float, non_negative_int, positive_float, positive_int
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")

@@ -1,7 +1,7 @@
 """Build the companion site: ``pip install -e ".[docs]" && python scripts/build_site.py`` -> site/.
 
 One page per section with its notebook executed on the tiny data (generated from the section's
-module by dlbook.notebook), the figures, the results tables (docs/results/**/README.md), the
+module by dlbook.cli.notebook), the figures, the results tables (docs/results/**/README.md), the
 errata in English and Chinese, docs/robustness.md and docs/design.md, and front pages in English
 and Chinese (docs/site/index.md, docs/site/index.zh.md). mkdocs runs in strict mode: a broken
 link, a missing image or a missing anchor fails the build. The site needs no network: open
@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dlbook.sections import SECTION_LIST  # noqa: E402
+from dlbook.cli.sections import SECTION_LIST  # noqa: E402
 
 DOCS = REPO / "docs"
 PAGES = ["errata.md", "errata.zh.md", "robustness.md", "design.md"]
@@ -68,7 +68,7 @@ def results_pages(src):
 
 
 def write_notebooks(src, execute, jobs):
-    from dlbook import notebook
+    from dlbook.cli import notebook
     import nbformat
     (src / "sections").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="dlbook-site-run-"))

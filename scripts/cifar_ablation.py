@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dlbook.fileio import write_bytes  # noqa: E402
+from dlbook.files.atomic import write_bytes  # noqa: E402
 from dlbook.recipes import BOOK, RECIPES, TUNED, Recipe, swap  # noqa: E402
 from dlbook.results import ABLATION_DIR as RESULTS, load_runs, seed_note, table  # noqa: E402
 

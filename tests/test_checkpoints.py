@@ -1,12 +1,12 @@
-"""dlbook.checkpoints: TL-layout HDF5 weights and resumable training checkpoints, written atomically."""
+"""dlbook.files.checkpoints: TL-layout HDF5 weights and resumable training checkpoints, written atomically."""
 import os
 
 import h5py
 import numpy as np
 import pytest
 
-from dlbook import checkpoints
-from dlbook.checkpoints import load_checkpoint, load_weights, save_checkpoint, save_weights
+from dlbook.files import checkpoints
+from dlbook.files.checkpoints import load_checkpoint, load_weights, save_checkpoint, save_weights
 from dlbook.compat import tl
 from dlbook.errors import CheckpointError
 

@@ -8,8 +8,8 @@ import pytest
 
 from chapters.ch01 import s1_10_5_cifar10_cnn as chapter
 from dlbook import train
-from dlbook.checkpoints import file_entries
 from dlbook.compat import tl
+from dlbook.files.checkpoints import file_entries
 from dlbook.cli import guarded
 from dlbook.data import Dataloader
 from dlbook.data.cifar10 import write_cifar10_pickle

@@ -12,7 +12,7 @@ from chapters.ch01 import s1_10_5_cifar10_cnn as chapter
 from test_cifar10_cnn import _write_cifar  # 40 training, 8 test images
 from step_wrapping import pressing_ctrl_c
 from dlbook import recipes, train
-from dlbook.checkpoints import file_entries
+from dlbook.files.checkpoints import file_entries
 from dlbook.cli import guarded
 from dlbook.errors import UsageError
 from dlbook.models import get_model_batchnorm

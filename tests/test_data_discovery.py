@@ -295,7 +295,7 @@ def test_messages_name_the_dlbook_download_command():
 def test_the_downloader_and_the_data_paths_do_not_import_tensorflow():
     code = ("import runpy, sys\n"
             "import dlbook.data.paths, dlbook.data.download, dlbook.data.locate, dlbook.data.mnist\n"
-            "import dlbook.data.cifar10, dlbook.safe_pickle, dlbook.chat.corpus, dlbook.chat.vocab\n"
+            "import dlbook.data.cifar10, dlbook.files.safe_pickle, dlbook.chat.corpus, dlbook.chat.vocab\n"
             "from dlbook.cli import main\n"
             "sys.argv = ['download_data.py', '--help']\n"
             "try:\n"

@@ -11,10 +11,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from dlbook import cli, export
+from dlbook import cli
+from dlbook.files import savedmodel
 from dlbook.chat.store import load_chatbot, save_run_files
 from dlbook.chat.vocab import Vocabulary, tokenize
-from dlbook.checkpoints import save_checkpoint, save_weights
+from dlbook.files.checkpoints import save_checkpoint, save_weights
 from dlbook.compat import tl  # noqa: F401
 from dlbook.errors import CheckpointError, UsageError
 from dlbook.models import get_mlp_model, get_model_batchnorm, get_seq2seq_model
@@ -67,41 +68,41 @@ def test_find_model_recognizes_each_model_by_its_weights(runs, tmp_path):
                                (root / "cnn", "cnn", "checkpoint.h5"),
                                (root / "chat", "chatbot", "model.h5"),
                                (root / "chat" / "checkpoint.h5", "chatbot", "checkpoint.h5")]:
-        found = export.find_model(source)
+        found = savedmodel.find_model(source)
         assert (found.kind, found.path.name) == (kind, name), source
-    assert export.find_model(root / "mlp").shapes == [[(784, 800), (800,)], [(800, 800), (800,)],
+    assert savedmodel.find_model(root / "mlp").shapes == [[(784, 800), (800,)], [(800, 800), (800,)],
                                                       [(800, 10), (10,)]]
     # any layout: names and depth do not matter, the weights do
     moved = tmp_path / "session-3" / "snapshots"
     moved.mkdir(parents=True)
     shutil.copy(root / "cnn" / "cifar10_cnn" / "checkpoint.h5", moved / "epoch-007.h5")
-    assert export.find_model(tmp_path).kind == "cnn"
-    assert export.input_shape(export.find_model(tmp_path)) == (None, 24, 24, 3)
+    assert savedmodel.find_model(tmp_path).kind == "cnn"
+    assert savedmodel.input_shape(savedmodel.find_model(tmp_path)) == (None, 24, 24, 3)
 
 
 def test_find_model_errors_say_what_was_expected(runs, tmp_path):
     root, _ = runs
     with pytest.raises(UsageError, match="does not exist"):
-        export.find_model(tmp_path / "nowhere")
+        savedmodel.find_model(tmp_path / "nowhere")
     with pytest.raises(CheckpointError, match=r"holds no chapter model: expected a 1\.10\.4 MLP"):
-        export.find_model(tmp_path)
+        savedmodel.find_model(tmp_path)
     (tmp_path / "notes.h5").write_text("not HDF5")
     with pytest.raises(CheckpointError, match="is not a weights file: expected"):
-        export.find_model(tmp_path / "notes.h5")
+        savedmodel.find_model(tmp_path / "notes.h5")
     other = tl.models.Model(inputs=(ni := tl.layers.Input([None, 3])), outputs=tl.layers.Dense(4)(ni))
     save_weights(other, tmp_path / "other.h5")
     with pytest.raises(CheckpointError, match="expected a 1.10.4 MLP"):
-        export.find_model(tmp_path / "other.h5")
+        savedmodel.find_model(tmp_path / "other.h5")
     lonely = tmp_path / "lonely"
     lonely.mkdir()
     shutil.copy(root / "chat" / "model.h5", lonely / "model.h5")
     with pytest.raises(CheckpointError, match="config.json and vocab.json are not beside it"):
-        export.find_model(lonely)
+        savedmodel.find_model(lonely)
     both = tmp_path / "both"
     shutil.copytree(root / "mlp", both / "a")
     shutil.copytree(root / "cnn", both / "b")
     with pytest.raises(UsageError, match="several models.*give the weights file"):
-        export.find_model(both)
+        savedmodel.find_model(both)
 
 
 # --- the SavedModels -----------------------------------------------------------------------
@@ -132,7 +133,7 @@ def test_exports_reload_in_a_fresh_process_without_dlbook_and_match(runs, tmp_pa
     shutil.move(root / "mlp" / "savedmodel", exported / "mlp")
     assert cli.main(["export", str(root / "cnn" / "cifar10_cnn" / "checkpoint.h5"), "--out",
                      str(exported / "cnn")]) == 0
-    export.export_savedmodel(root / "chat", exported / "chat", log=lambda line: None)
+    savedmodel.export_savedmodel(root / "chat", exported / "chat", log=lambda line: None)
     stdout = capsys.readouterr().out
     assert "exporting the 1.10.4 MLP in" in stdout and "logits bit-equal" in stdout
 
@@ -169,8 +170,8 @@ def test_exports_reload_in_a_fresh_process_without_dlbook_and_match(runs, tmp_pa
 
 def test_empty_query_gets_an_empty_reply(runs, tmp_path):
     root, _ = runs
-    bot = export.load_model(export.find_model(root / "chat"))
-    module = export.chatbot_module(bot)
+    bot = savedmodel.load_model(savedmodel.find_model(root / "chat"))
+    module = savedmodel.chatbot_module(bot)
     replies = module.serve(query=tf.constant(["?!", "", "hello"]))["reply"].numpy()
     assert replies[:2].tolist() == [b"", b""]
     assert replies[2].decode() == " ".join(bot.reply("hello", mode="greedy")[0][0])
@@ -183,7 +184,7 @@ def test_tokenizer_in_tf_ops_matches_the_python_one():
              "\u00dcn\u00efc\u00f6d\u00e9 \u00c9T\u00c9 stra\u00dfe", "\u65e5\u672c\u8a9e 123 \u0663\u0664",
              "x\u00b2+y\u00b3=z", "'''", "", "   ", "don't stop", "h\u00e9llo\u2014w\u00f6rld\u2026ok",
              "A1B2 c-3", "\U0001f44d good", "''a''", "it's'", "o'clock's", "tab\there\nnewline"]
-    got = export.tokenize_tf(tf.constant(texts)).to_list()
+    got = savedmodel.tokenize_tf(tf.constant(texts)).to_list()
     assert [[w.decode() for w in words] for words in got] == [tokenize(t) for t in texts]
 
 
@@ -193,7 +194,7 @@ def test_export_refuses_to_clobber_and_a_failed_export_leaves_the_previous_one(r
                                                                                monkeypatch):
     root, _ = runs
     out = tmp_path / "mlp"
-    export.export_savedmodel(root / "mlp", out, log=lambda line: None)
+    savedmodel.export_savedmodel(root / "mlp", out, log=lambda line: None)
     before = (out / "saved_model.pb").read_bytes()
     assert cli.main(["export", str(root / "mlp"), "--out", str(out)]) == 2
     assert "already exists: give another --out, or --overwrite" in capsys.readouterr().err
@@ -211,7 +212,7 @@ def test_export_refuses_to_clobber_and_a_failed_export_leaves_the_previous_one(r
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp"]  # no temporary left behind
     monkeypatch.undo()
 
-    export.export_savedmodel(root / "cnn", out, overwrite=True, log=lambda line: None)
+    savedmodel.export_savedmodel(root / "cnn", out, overwrite=True, log=lambda line: None)
     assert (out / "saved_model.pb").read_bytes() != before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp"]
     assert tf.saved_model.load(str(out)).signatures["serving_default"].structured_input_signature[1][
@@ -221,7 +222,7 @@ def test_export_refuses_to_clobber_and_a_failed_export_leaves_the_previous_one(r
     precious.mkdir()
     (precious / "notes.txt").write_text("keep me")
     with pytest.raises(UsageError, match="not a SavedModel: refusing to replace it"):
-        export.export_savedmodel(root / "mlp", precious, overwrite=True)
+        savedmodel.export_savedmodel(root / "mlp", precious, overwrite=True)
     assert (precious / "notes.txt").read_text() == "keep me"
 
 

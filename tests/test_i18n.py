@@ -6,13 +6,13 @@
 - every image (figure) and every link of one README is in the other (the link from each README to
   the other aside), and each links to the other;
 - the two errata files have the same entry ids, in the same order;
-- the Chinese README names each section by the book's Chinese heading (dlbook/sections.py).
+- the Chinese README names each section by the book's Chinese heading (dlbook/cli/sections.py).
 """
 import re
 
 from chapter_source import REPO, errata_entries
 
-from dlbook.sections import SECTION_LIST
+from dlbook.cli.sections import SECTION_LIST
 
 COMMAND = re.compile(r"^(dlbook|python|pip|TF_CONFIG=)\b")
 

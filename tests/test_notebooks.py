@@ -1,4 +1,4 @@
-"""Every section as a notebook (dlbook/notebook.py): built from its module, executed in a fresh
+"""Every section as a notebook (dlbook/cli/notebook.py): built from its module, executed in a fresh
 Jupyter kernel on the tiny data, and showing its key output.
 
 Each notebook runs with its parameters cell's options, the epochs lowered here to keep the
@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from dlbook import notebook
-from dlbook.sections import SECTION_LIST
+from dlbook.cli import notebook
+from dlbook.cli.sections import SECTION_LIST
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need the test extra: pip install -e '.[test]'")
 pytest.importorskip("nbclient", reason="the notebook tests need the test extra: pip install -e '.[test]'")
@@ -135,7 +135,7 @@ def test_notebook_structure(number):
 
 def _option_strings(number):
     """The option strings of the section's parser, taken where ``main`` parses its argv."""
-    from dlbook import options
+    from dlbook.cli import options
 
     class Parsed(Exception):
         pass
@@ -182,7 +182,7 @@ def test_options_to_argv():
 def test_outside_a_kernel_the_command_line_is_used(monkeypatch, capsys):
     assert not notebook.in_jupyter_kernel()
     notebook.show_figures("fig1_19_pooling")           # nothing to show outside a notebook
-    from dlbook import entry
+    from dlbook.cli import entry
     seen = {}
     monkeypatch.setattr("sys.argv", ["s1_02_perceptron.py", "--seed", "3"])
     with pytest.raises(SystemExit) as stop:

@@ -22,7 +22,7 @@ import pytest
 from dlbook.compat import tl  # noqa: F401  (the project's TensorLayer fixes, before TF use)
 import tensorflow as tf
 
-from dlbook.checkpoints import CHECKPOINT_NAME, load_checkpoint, load_weights
+from dlbook.files.checkpoints import CHECKPOINT_NAME, load_checkpoint, load_weights
 from dlbook.cli import main as dlbook
 from dlbook.models import get_mlp_model
 
@@ -36,7 +36,7 @@ SAVER = textwrap.dedent("""
     import h5py, numpy as np
     from dlbook.compat import tl
     import tensorflow as tf
-    from dlbook.checkpoints import save_checkpoint
+    from dlbook.files.checkpoints import save_checkpoint
     from dlbook.models import get_mlp_model
 
     directory, mode = sys.argv[1], sys.argv[2]

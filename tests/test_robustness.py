@@ -21,7 +21,7 @@ from dlbook.compat import tl
 import tensorflow as tf
 
 from dlbook import session
-from dlbook.checkpoints import load_checkpoint, load_weights, save_weights
+from dlbook.files.checkpoints import load_checkpoint, load_weights, save_weights
 from dlbook.cli import main as dlbook
 from dlbook.data import load_cifar10_dataset, load_mnist_dataset
 from dlbook.data.mnist import write_idx_gz

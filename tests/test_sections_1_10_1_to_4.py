@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from chapters.ch01 import s1_10_1_tensors, s1_10_2_models, s1_10_3_lambda, s1_10_4_mnist_mlp
-from dlbook.checkpoints import load_weights, save_weights
+from dlbook.files.checkpoints import load_weights, save_weights
 
 
 # 1.10.1 -------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from dlbook.compat import dropout_seed, tl
 import tensorflow as tf
 
 from chapters.ch01 import s1_10_4_mnist_mlp as mlp_section
-from dlbook import fileio, session
-from dlbook.checkpoints import load_checkpoint, load_weights
+from dlbook import session
+from dlbook.files import atomic
+from dlbook.files.checkpoints import load_checkpoint, load_weights
 from dlbook.cli import main as dlbook
 from dlbook.errors import SaveError, UsageError
 from dlbook.session import rundir as rundir_module
@@ -167,7 +168,7 @@ def test_resume_with_nothing_to_resume_is_the_same_message_in_every_trainer(trai
 # ---------------------------------------------------------------- write failures
 
 class _FaultyOS:
-    """``os`` for dlbook.fileio, failing like a full disk (after some bytes) or a denied open."""
+    """``os`` for dlbook.files.atomic, failing like a full disk (after some bytes) or a denied open."""
 
     def __init__(self, errno_, after):
         self.errno, self.after, self.calls = errno_, after, 0
@@ -214,7 +215,7 @@ def test_a_failed_write_keeps_the_previous_snapshot(code, tmp_path, monkeypatch)
         if code == errno.EROFS:
             monkeypatch.setattr(rundir_module, "tempfile", _ReadOnlyTempfile())
         else:
-            monkeypatch.setattr(fileio, "os", _FaultyOS(code, after=0))
+            monkeypatch.setattr(atomic, "os", _FaultyOS(code, after=0))
         return snapshot
 
     monkeypatch.setattr(session.Session, "save", save_then_break)
@@ -237,7 +238,7 @@ def test_a_full_disk_in_1_10_4_is_one_line_and_the_run_stays_loadable(tmp_path, 
     out = tmp_path / "out"
     assert dlbook(["run", "1.10.4", "--epochs", "1", "--output-dir", str(out)]) == 0
     capsys.readouterr()
-    monkeypatch.setattr(fileio, "os", _FaultyOS(errno.ENOSPC, after=0))
+    monkeypatch.setattr(atomic, "os", _FaultyOS(errno.ENOSPC, after=0))
     assert dlbook(["run", "1.10.4", "--epochs", "2", "--resume", "--output-dir", str(out)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from dlbook.sections import SECTION_LIST
+from dlbook.cli.sections import SECTION_LIST
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ import signal
 import numpy as np
 import pytest
 
-from dlbook.checkpoints import load_checkpoint
+from dlbook.files.checkpoints import load_checkpoint
 from dlbook.compat import tl
 from dlbook.errors import DataError, DlbookError, ShapeError, UsageError
 from dlbook.metrics import accuracy

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlbook import safe_pickle
+from dlbook.files import safe_pickle
 from dlbook.chat.corpus import load_tl_corpus
 from dlbook.data.cifar10 import (load_cifar10_dataset, load_cifar10_label_names, read_cifar10_batch,
                                  write_cifar10_pickle)

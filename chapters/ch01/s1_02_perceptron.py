@@ -24,7 +24,7 @@ Run: `dlbook run 1.2` or `python -m chapters.ch01.s1_02_perceptron`.
 import numpy as np
 
 from dlbook.nn import perceptron
-from dlbook.options import add_seed_arg, make_parser
+from dlbook.cli.options import add_seed_arg, make_parser
 
 
 # %% [markdown]
@@ -97,7 +97,7 @@ def main(argv=None):
 
 # %%
 if __name__ == "__main__":
-    from dlbook.notebook import show_figures
+    from dlbook.cli.notebook import show_figures
     show_figures("fig1_03_decision_boundaries")
 
 # %% [markdown]
@@ -115,5 +115,5 @@ options = dict(seed=0)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

@@ -24,7 +24,7 @@ import numpy as np
 
 from dlbook.nn import backprop, logic_gates
 from dlbook.nn.perceptron import perceptron
-from dlbook.options import add_seed_arg, make_parser, positive_int
+from dlbook.cli.options import add_seed_arg, make_parser, positive_int
 
 
 # %% [markdown]
@@ -89,7 +89,7 @@ def main(argv=None):
 
 # %%
 if __name__ == "__main__":
-    from dlbook.notebook import show_figures
+    from dlbook.cli.notebook import show_figures
     show_figures("fig1_06_logic_gates", "fig1_07_xor_mlp")
 
 # %% [markdown]
@@ -107,5 +107,5 @@ options = dict(seed=0, epochs=2000)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

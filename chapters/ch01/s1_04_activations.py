@@ -22,7 +22,7 @@ Run: `dlbook run 1.4` or `python -m chapters.ch01.s1_04_activations`.
 import numpy as np
 
 from dlbook.nn import activations as act
-from dlbook.options import finite_float, make_parser
+from dlbook.cli.options import finite_float, make_parser
 
 
 # %% [markdown]
@@ -93,7 +93,7 @@ def main(argv=None):
 
 # %%
 if __name__ == "__main__":
-    from dlbook.notebook import show_figures
+    from dlbook.cli.notebook import show_figures
     show_figures("fig1_08_activations")
 
 # %% [markdown]
@@ -111,5 +111,5 @@ options = dict(alpha=0.2)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

@@ -26,7 +26,7 @@ import numpy as np
 
 from dlbook.nn import losses
 from dlbook.nn.activations import sigmoid, softmax
-from dlbook.options import make_parser
+from dlbook.cli.options import make_parser
 
 
 # %% [markdown]
@@ -121,5 +121,5 @@ options = {}
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

@@ -29,7 +29,7 @@ Run: `dlbook run 1.6` or `python -m chapters.ch01.s1_06_optimization`.
 import numpy as np
 
 from dlbook.nn import backprop, optimizers, validation
-from dlbook.options import add_seed_arg, make_parser
+from dlbook.cli.options import add_seed_arg, make_parser
 
 
 # %% [markdown]
@@ -136,7 +136,7 @@ def main(argv=None):
 
 # %%
 if __name__ == "__main__":
-    from dlbook.notebook import show_figures
+    from dlbook.cli.notebook import show_figures
     show_figures("fig1_09_gradient_descent", "fig1_10_learning_rate", "fig1_11_cross_validation")
 
 # %% [markdown]
@@ -154,5 +154,5 @@ options = dict(seed=0)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

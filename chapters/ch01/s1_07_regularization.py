@@ -31,7 +31,7 @@ import numpy as np
 
 from dlbook.nn import regularization as reg
 from dlbook.nn import validation
-from dlbook.options import add_seed_arg, make_parser, positive_int
+from dlbook.cli.options import add_seed_arg, make_parser, positive_int
 
 
 # %% [markdown]
@@ -127,7 +127,7 @@ def main(argv=None):
 
 # %%
 if __name__ == "__main__":
-    from dlbook.notebook import show_figures
+    from dlbook.cli.notebook import show_figures
     show_figures("fig1_12_overfitting", "fig1_13_l1_l2", "fig1_16_early_stopping")
 
 # %% [markdown]
@@ -145,5 +145,5 @@ options = dict(seed=0, patience=200)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

@@ -24,7 +24,7 @@ Run: `dlbook run 1.8` or `python -m chapters.ch01.s1_08_cnn`.
 import numpy as np
 
 from dlbook.nn import conv
-from dlbook.options import add_seed_arg, make_parser
+from dlbook.cli.options import add_seed_arg, make_parser
 
 
 # %% [markdown]
@@ -92,7 +92,7 @@ def main(argv=None):
 
 # %%
 if __name__ == "__main__":
-    from dlbook.notebook import show_figures
+    from dlbook.cli.notebook import show_figures
     show_figures("fig1_19_pooling")
 
 # %% [markdown]
@@ -109,5 +109,5 @@ options = dict(seed=0)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

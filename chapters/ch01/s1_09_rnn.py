@@ -26,7 +26,7 @@ import numpy as np
 
 from dlbook.nn import rnn
 from dlbook.nn.activations import sigmoid
-from dlbook.options import add_seed_arg, make_parser
+from dlbook.cli.options import add_seed_arg, make_parser
 
 
 # %% [markdown]
@@ -126,5 +126,5 @@ options = dict(seed=0)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

@@ -33,7 +33,7 @@ import numpy as np
 
 from dlbook.metrics import accuracy
 from dlbook.models import MLPModel
-from dlbook.options import add_seed_arg, make_parser, positive_int
+from dlbook.cli.options import add_seed_arg, make_parser, positive_int
 from dlbook.seed import set_seed
 
 
@@ -141,5 +141,5 @@ options = dict(epochs=5, seed=0)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

@@ -31,7 +31,7 @@ import tensorflow as tf
 from tensorlayer.layers import Input, Dense
 from tensorlayer.models import Model
 
-from dlbook.options import add_seed_arg, make_parser
+from dlbook.cli.options import add_seed_arg, make_parser
 from dlbook.seed import set_seed
 
 
@@ -140,5 +140,5 @@ options = dict(seed=0)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

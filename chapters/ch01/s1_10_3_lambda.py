@@ -30,7 +30,7 @@ import numpy as np  # errata: lambda-keras-np
 import tensorflow as tf
 import tensorlayer as tl
 
-from dlbook.options import add_seed_arg, make_parser
+from dlbook.cli.options import add_seed_arg, make_parser
 from dlbook.seed import set_seed
 
 
@@ -179,5 +179,5 @@ options = dict(seed=0)
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

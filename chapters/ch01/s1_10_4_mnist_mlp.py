@@ -43,10 +43,10 @@ import numpy as np
 import tensorflow as tf
 
 from dlbook import distribute, session
-from dlbook.checkpoints import load_weights
+from dlbook.files.checkpoints import load_weights
 from dlbook.data import find_dataset, load_mnist_dataset
 from dlbook.errors import CheckpointError
-from dlbook.options import add_training_args, make_parser, positive_float
+from dlbook.cli.options import add_training_args, make_parser, positive_float
 from dlbook.train import fit, predict, test
 from dlbook.seed import set_seed
 
@@ -208,5 +208,5 @@ options = dict(epochs=10, batch_size=256, data_dir=None, output_dir="runs/notebo
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

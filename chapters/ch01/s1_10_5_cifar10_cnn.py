@@ -61,7 +61,7 @@ from dlbook.data.locate import find_dataset
 from dlbook.data.transforms import test_transform
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
-from dlbook.options import add_training_args, make_parser
+from dlbook.cli.options import add_training_args, make_parser
 from dlbook.seed import set_seed
 import tensorflow as tf
 
@@ -243,5 +243,5 @@ options = dict(epochs=5, output_dir="runs/notebook-1.10.5", overwrite=True, reci
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

@@ -46,7 +46,7 @@ from dlbook.chat.store import load_chatbot, save_run_files
 from dlbook.chat.vocab import Vocabulary, distinct_pairs, make_arrays, tokenize
 from dlbook.errors import UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
-from dlbook.options import add_training_args, make_parser, non_negative_int, positive_float, positive_int, random_seed
+from dlbook.cli.options import add_training_args, make_parser, non_negative_int, positive_float, positive_int, random_seed
 from dlbook.seed import set_seed
 
 PROG = "dlbook run 1.10.6"
@@ -298,5 +298,5 @@ options = dict(epochs=5, n_layer=1, n_units=32, emb_dim=16, batch_size=16, learn
 
 # %%
 if __name__ == "__main__":
-    from dlbook.entry import run_section
+    from dlbook.cli.entry import run_section
     run_section(main)

@@ -7,7 +7,7 @@
 - :func:`load_tl_corpus`: the TensorLayer seq2seq-chatbot format used by the book
   (``idx_q.npy``, ``idx_a.npy``, ``metadata.pkl`` with ``w2idx``/``idx2w``), read without
   nltk even though the real Twitter ``metadata.pkl`` pickles an ``nltk.FreqDist``. The arrays
-  are read with ``allow_pickle=False`` and ``metadata.pkl`` through :mod:`dlbook.safe_pickle`,
+  are read with ``allow_pickle=False`` and ``metadata.pkl`` through :mod:`dlbook.files.safe_pickle`,
   so a corpus from elsewhere cannot run code.
 """
 import glob
@@ -15,10 +15,10 @@ import os
 
 import numpy as np
 
-from dlbook import safe_pickle
+from dlbook.files import safe_pickle
 from dlbook.chat.vocab import END, PAD, START, UNK, Vocabulary
 from dlbook.errors import DataError
-from dlbook.safe_pickle import FreqDist  # noqa: F401  (the stand-in for nltk's, importable from here)
+from dlbook.files.safe_pickle import FreqDist  # noqa: F401  (the stand-in for nltk's, importable from here)
 
 
 def chatterbot_dir(language="english"):

@@ -2,8 +2,8 @@
 
     <dir>/config.json      model hyper-parameters, length limits, corpus, loss per epoch
     <dir>/vocab.json       the vocabulary (dlbook.chat.vocab.Vocabulary)
-    <dir>/model.h5         the weights (dlbook.checkpoints.save_weights, TensorLayer's HDF5 layout)
-    <dir>/checkpoint.h5    weights + Adam state + epoch, for --resume (dlbook.checkpoints)
+    <dir>/model.h5         the weights (dlbook.files.checkpoints.save_weights, TensorLayer's HDF5 layout)
+    <dir>/checkpoint.h5    weights + Adam state + epoch, for --resume (dlbook.files.checkpoints)
 
     <dir>/run.json         the run's options and history (dlbook.session)
 
@@ -95,7 +95,7 @@ def build_chatbot(directory):
 
 def load_chatbot(directory):
     """A :class:`dlbook.chat.inference.Chatbot` from a folder written by ``dlbook run 1.10.6``."""
-    from dlbook.checkpoints import load_weights
+    from dlbook.files.checkpoints import load_weights
 
     bot = build_chatbot(directory)
     load_weights(bot.model, os.path.join(directory, WEIGHTS_NAME))

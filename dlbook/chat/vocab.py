@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 
 from dlbook.errors import DataError
-from dlbook.fileio import atomic_path
+from dlbook.files.atomic import atomic_path
 
 # A word is a run of letters/digits, optionally with inner apostrophes ("don't", "o'clock").
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -162,7 +162,7 @@ def _checked_vocab_json(data):
 
 
 def write_json(path, data):
-    """Write ``data`` as JSON to ``path`` atomically (``dlbook.fileio.atomic_path``)."""
+    """Write ``data`` as JSON to ``path`` atomically (``dlbook.files.atomic.atomic_path``)."""
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1, ensure_ascii=False)
 

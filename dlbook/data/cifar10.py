@@ -1,7 +1,7 @@
 """CIFAR-10: ``load_cifar10_dataset`` with the return values of ``tl.files.load_cifar10_dataset``.
 
 Reads the official python-pickle batches (written by Python 2: str keys) and Python 3 re-pickles
-of them (bytes keys, as in ../shared/data) alike, through :mod:`dlbook.safe_pickle`: a batch can
+of them (bytes keys, as in ../shared/data) alike, through :mod:`dlbook.files.safe_pickle`: a batch can
 only build numpy arrays and plain data, never call anything else. Checks every batch, loads the
 training batches that exist (with a warning when some are missing), and reports every bad batch
 in one message.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dlbook import safe_pickle
-from dlbook.fileio import atomic_path
+from dlbook.files import safe_pickle
+from dlbook.files.atomic import atomic_path
 from dlbook.data.paths import (CIFAR10, CIFAR10_META, CIFAR10_SUBDIR, CIFAR10_TEST_BATCH,  # noqa: F401
                                CIFAR10_TRAIN_BATCHES, display_path, download_command, resolve_data_dir,
                                survey, survey_error)
@@ -138,7 +138,7 @@ def load_cifar10_dataset(shape=(-1, 32, 32, 3), path=None, *, download=False):
     the test batch is required. With ``download=True`` missing files are fetched; otherwise a
     missing file raises DataError naming it and the fix. A present but unusable file (a broken
     symlink, unreadable, not a CIFAR-10 batch) raises DataError listing each such file; a file
-    that would run code when unpickled is refused before any of it runs (:mod:`dlbook.safe_pickle`).
+    that would run code when unpickled is refused before any of it runs (:mod:`dlbook.files.safe_pickle`).
     Class names: :func:`load_cifar10_label_names`.
 
     Full CIFAR-10: 50,000 training and 10,000 test images, 1,000 per class in the test set.

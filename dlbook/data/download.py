@@ -19,7 +19,7 @@ import urllib.request
 import zlib
 from pathlib import Path
 
-from dlbook.fileio import atomic_path
+from dlbook.files.atomic import atomic_path
 from dlbook.data.paths import (CIFAR10, DATASETS, MNIST, dataset_dir, dataset_spec, display_path, download_command,
                                missing_data_error, missing_files, resolve_data_dir, survey, survey_error)
 from dlbook.errors import DataError
@@ -207,7 +207,7 @@ def download_dataset(name, data_dir=None, **kwargs):
 
 def main(argv=None):
     """``dlbook download {mnist,cifar10,all} [--data-dir DIR] [--timeout S]``."""
-    from dlbook.options import make_parser, positive_float
+    from dlbook.cli.options import make_parser, positive_float
     parser = make_parser(prog="dlbook download",
                          description=f"Download MNIST (~{MNIST.download_mb} MB) and/or CIFAR-10 "
                                      f"(~{CIFAR10.download_mb} MB) into the data directory, checking each "

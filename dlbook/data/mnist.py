@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlbook.fileio import atomic_path
+from dlbook.files.atomic import atomic_path
 from dlbook.data.paths import (MNIST, MNIST_FILES, display_path, download_command, mnist_file,  # noqa: F401
                                resolve_data_dir, survey, survey_error)
 from dlbook.errors import DataError, ShapeError

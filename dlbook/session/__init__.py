@@ -49,9 +49,9 @@ import time
 
 import numpy as np
 
-from dlbook import checkpoints
+from dlbook.files import checkpoints
 from dlbook.errors import CheckpointError, DlbookError, SaveError, UsageError
-from dlbook.fileio import write_bytes
+from dlbook.files.atomic import write_bytes
 from dlbook.session.progress import EpochProgress
 from dlbook.session.rundir import RUN_FILE, RunDir
 from dlbook.session.signals import Interrupted, StopRequest, signal_name

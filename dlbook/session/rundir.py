@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from dlbook.errors import CheckpointError
-from dlbook.fileio import fsync_dir
+from dlbook.files.atomic import fsync_dir
 
 CURRENT, SNAPSHOTS, RUN_FILE = "current", "snapshots", "run.json"
 # Files that dlbook trainers wrote straight into their output directory before snapshots.

@@ -5,8 +5,8 @@ import os
 
 import tensorflow as tf
 
-from dlbook import checkpoints
-from dlbook.fileio import write_bytes
+from dlbook.files import checkpoints
+from dlbook.files.atomic import write_bytes
 
 BEST_WEIGHTS_NAME = "best.h5"
 

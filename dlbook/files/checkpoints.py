@@ -46,7 +46,7 @@ import numpy as np
 
 from dlbook.compat import h5_names, nested_layers  # TL's container recursion; str/bytes names
 from dlbook.errors import CheckpointError
-from dlbook.fileio import atomic_path, atomic_write  # noqa: F401  (atomic_path re-exported)
+from dlbook.files.atomic import atomic_path, atomic_write  # noqa: F401  (atomic_path re-exported)
 
 CHECKPOINT_NAME = "checkpoint.h5"
 _FORMAT = "dlbook-checkpoint-1"

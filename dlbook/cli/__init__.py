@@ -12,10 +12,10 @@ import importlib.util
 import sys
 
 from dlbook import __version__
-from dlbook.entry import guarded
+from dlbook.cli.entry import guarded
 from dlbook.errors import UsageError
 
-from dlbook.sections import SECTION_MODULES, SECTIONS  # (section, module, title) in book order
+from dlbook.cli.sections import SECTION_MODULES, SECTIONS  # (section, module, title) in book order
 
 USAGE = f"""usage: dlbook [--version] [--debug] <command> [options]
 
@@ -100,8 +100,8 @@ COMMANDS = {
     "figures": lambda argv: _call("dlbook.plots", "main", argv, tensorflow=False),
     "chat": lambda argv: _call("chapters.ch01.s1_10_6_chatbot", "chat_main", argv),
     "download": lambda argv: _call("dlbook.data.download", "main", argv, tensorflow=False),
-    "export": lambda argv: _call("dlbook.export", "main", argv),
-    "notebook": lambda argv: _call("dlbook.notebook", "main", argv, tensorflow=False),
+    "export": lambda argv: _call("dlbook.files.savedmodel", "main", argv),
+    "notebook": lambda argv: _call("dlbook.cli.notebook", "main", argv, tensorflow=False),
 }
 
 

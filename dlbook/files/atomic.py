@@ -6,7 +6,7 @@ final name with ``os.replace`` once complete: a failed or killed write leaves th
 intact), or, for the files of a training run, into a new snapshot directory of
 :class:`dlbook.session.rundir.RunDir` with :func:`write_bytes`.
 
-Content is serialized in memory first (HDF5 included: :func:`dlbook.checkpoints.weights_bytes`),
+Content is serialized in memory first (HDF5 included: :func:`dlbook.files.checkpoints.weights_bytes`),
 so a disk error (full, read-only, no permission) surfaces as one ``OSError`` naming the file, raised
 by :func:`write_bytes` -- never inside a library that may keep a half-closed file (HDF5 did, and
 crashed the interpreter at exit).

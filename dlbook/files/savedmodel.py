@@ -84,7 +84,7 @@ def _classify(shapes):
 
 def _read_shapes(path):
     """(group, weight shapes per layer) of a TL-layout HDF5 file or dlbook checkpoint, else None."""
-    from dlbook.checkpoints import file_entries
+    from dlbook.files.checkpoints import file_entries
     try:
         with h5py.File(path, "r") as f:
             for group in ("/", "model"):
@@ -153,7 +153,7 @@ def find_model(path):
 # -- the TensorLayer model and its serving functions ------------------------------------------
 
 def _load_into(model, found):
-    from dlbook.checkpoints import read_layers
+    from dlbook.files.checkpoints import read_layers
     with h5py.File(found.path, "r") as f:
         read_layers(f[found.group], model, found.path)
     model.eval()
@@ -397,7 +397,7 @@ def export_savedmodel(source, out=None, overwrite=False, log=print):
 
 def main(argv=None):
     """``dlbook export RUN_DIR [--format savedmodel] [--out DIR] [--overwrite]``."""
-    from dlbook.options import make_parser
+    from dlbook.cli.options import make_parser
 
     parser = make_parser(prog="dlbook export",
                          description="Export a trained chapter model (1.10.4 MLP, 1.10.5 CNN, 1.10.6 "

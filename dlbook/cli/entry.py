@@ -51,11 +51,11 @@ def run_section(main_func):
 
     The last cell of a section's notebook calls it too. In a Jupyter kernel the options are the
     ``options`` dict of the notebook's parameters cell (the caller's global, see
-    :mod:`dlbook.notebook`), not the kernel's own command line, and a failed run raises an
+    :mod:`dlbook.cli.notebook`), not the kernel's own command line, and a failed run raises an
     error in the cell instead of ending the kernel.
     """
-    from dlbook.notebook import in_jupyter_kernel  # light: Jupyter is imported only when used
+    from dlbook.cli.notebook import in_jupyter_kernel  # light: Jupyter is imported only when used
     if in_jupyter_kernel():
-        from dlbook.notebook import run_in_notebook
+        from dlbook.cli.notebook import run_in_notebook
         return run_in_notebook(main_func, sys._getframe(1).f_globals.get("options", {}))
     sys.exit(guarded(main_func, sys.argv[1:]))

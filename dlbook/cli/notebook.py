@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 
 from dlbook.errors import UsageError
-from dlbook.options import make_parser, positive_int
+from dlbook.cli.options import make_parser, positive_int
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHAPTER_DIR = REPO / "chapters" / "ch01"
 DEFAULT_OUT = Path("notebooks")
 KERNEL = "python3"
@@ -62,7 +62,7 @@ def options_to_argv(options):
 def run_in_notebook(main_func, options):
     """Run ``main_func`` with ``options`` (see :func:`options_to_argv`) and the CLI's error
     handling; a non-zero exit code raises, so the cell (and nbclient) reports the failure."""
-    from dlbook.entry import guarded
+    from dlbook.cli.entry import guarded
     argv = options_to_argv(options)
     print("options:", " ".join(argv) if argv else "(the defaults)")
     code = guarded(main_func, argv)
@@ -89,7 +89,7 @@ def show_figures(*names):
 # --- writing and executing notebooks -------------------------------------------------------------
 
 def section_entry(number):
-    from dlbook.sections import BY_NUMBER
+    from dlbook.cli.sections import BY_NUMBER
     if number not in BY_NUMBER:
         raise UsageError(f"unknown section '{number}'; known sections: " + ", ".join(BY_NUMBER))
     return BY_NUMBER[number]
@@ -186,7 +186,7 @@ def write_notebook(number, out_dir, run=False, timeout=600):
 
 def main(argv=None):
     """``dlbook notebook SECTION|all [--out DIR] [--execute]``."""
-    from dlbook.sections import SECTION_LIST
+    from dlbook.cli.sections import SECTION_LIST
     parser = make_parser(prog="dlbook notebook",
                          description="Write a section's notebook (.ipynb) from its module, to open in Jupyter.")
     parser.add_argument("section", help="a section, e.g. 1.10.4 (see 'dlbook list'), or 'all'")
@@ -205,5 +205,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from dlbook.entry import guarded
+    from dlbook.cli.entry import guarded
     sys.exit(guarded(main, sys.argv[1:]))
