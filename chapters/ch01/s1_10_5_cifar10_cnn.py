@@ -33,7 +33,7 @@ The run lives in ``--output-dir`` (default ``runs/cifar10_cnn``, a run directory
 :mod:`dlbook.session`): ``model.h5``, ``checkpoint.h5`` and ``run.json`` (options and recipe, and
 per epoch the training loss and accuracy, the test loss and accuracy, the learning rate, the
 validation accuracy with early stopping, and the seconds) are saved together after every epoch
-and on Ctrl-C or SIGTERM, with ``best_weights.h5`` under early stopping; ``--resume`` continues
+and on Ctrl-C or SIGTERM, with ``best.h5`` under early stopping; ``--resume`` continues
 exactly (schedule, dropout masks and early-stopping counters included), ``--overwrite`` replaces.
 
 Expected: on the tiny CIFAR-format data in data/tiny (used when the real data is absent; 500

@@ -1,9 +1,6 @@
-"""The 1.10.6 chatbot's data and inference: corpora, tokenizer, vocabulary, replies.
+"""The 1.10.6 chatbot's data and inference: corpora, tokenizer, vocabulary, replies (names resolve lazily).
 
     from dlbook.chat import load_chatterbot_pairs, Vocabulary, make_arrays, load_chatbot
-
-Corpus readers, the tokenizer and the vocabulary do not import TensorFlow; inference does.
-Names are resolved lazily from their modules, listed in ``_EXPORTS``.
 """
 from dlbook.lazy import lazy_exports
 

@@ -1,15 +1,4 @@
-"""Chatbot corpora: the embedded chatterbot-corpus, a query<TAB>reply TSV, and TensorLayer's format.
-
-- :func:`load_chatterbot_pairs`: the English YAML conversations of the ``chatterbot-corpus``
-  package (BSD licence, installed from PyPI with dlbook, nothing downloaded at run time). Each
-  two consecutive lines of a conversation make one (query, reply) pair: 2,393 pairs in all.
-- :func:`read_tsv_pairs`: a plain text file with one ``query<TAB>reply`` per line.
-- :func:`load_tl_corpus`: the TensorLayer seq2seq-chatbot format used by the book
-  (``idx_q.npy``, ``idx_a.npy``, ``metadata.pkl`` with ``w2idx``/``idx2w``), read without
-  nltk even though the real Twitter ``metadata.pkl`` pickles an ``nltk.FreqDist``. The arrays
-  are read with ``allow_pickle=False`` and ``metadata.pkl`` through :mod:`dlbook.files.safe_pickle`,
-  so a corpus from elsewhere cannot run code.
-"""
+"""Chatbot corpora: the embedded chatterbot-corpus, a query<TAB>reply TSV, and TensorLayer's format."""
 import glob
 import os
 

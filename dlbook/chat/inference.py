@@ -1,19 +1,4 @@
-"""Replies from a trained Seq2seq chatbot: greedy, top-n sampling, and beam search.
-
-All three run the TensorLayer model's own encoder and decoder layers step by step
-(:func:`dlbook.models.seq2seq.encode` / :func:`~dlbook.models.seq2seq.decode_step`), and stop a
-reply at the end token or after ``max_reply_len`` words. Each reply comes with its score: the sum of
-the log-probabilities the model gives to its words (and to the end token when it ended).
-
-- greedy: the most likely word at each step (``Seq2seq.inference(top_n=None)``); one reply.
-- sample: several replies to one query, as the chapter shows (it prints the replies, not the code
-  that drew them); drawn as TensorLayer's seq2seq-chatbot repository draws them
-  (``Seq2seq.inference(top_n=3)``): the first word is the most likely one, each later word is
-  drawn from the softmax restricted to the ``top_n`` most likely words, as the fixed
-  ``Seq2seq.inference`` does (errata: tl-seq2seq-top-n).
-- beam: the ``n_replies`` best distinct replies found by a beam search of width
-  ``max(beam_width, n_replies)``, ranked by score (not in the book).
-"""
+"""Replies from a trained Seq2seq chatbot: greedy, top-n sampling (errata: tl-seq2seq-top-n), and beam search."""
 import numpy as np
 
 from dlbook.chat.vocab import pad_query

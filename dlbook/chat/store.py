@@ -1,15 +1,4 @@
-"""A trained chatbot on disk: one folder, written by ``dlbook run 1.10.6``, read by ``dlbook chat``.
-
-    <dir>/config.json      model hyper-parameters, length limits, corpus, loss per epoch
-    <dir>/vocab.json       the vocabulary (dlbook.chat.vocab.Vocabulary)
-    <dir>/model.h5         the weights (dlbook.files.checkpoints.save_weights, TensorLayer's HDF5 layout)
-    <dir>/checkpoint.h5    weights + Adam state + epoch, for --resume (dlbook.files.checkpoints)
-
-    <dir>/run.json         the run's options and history (dlbook.session)
-
-Training writes them together, as one snapshot of a run directory (:mod:`dlbook.session`: the
-names above are links into ``<dir>/current/``), so the folder never mixes two runs.
-"""
+"""A trained chatbot on disk: one run directory written by ``dlbook run 1.10.6``, read by ``dlbook chat``."""
 import json
 import os
 

@@ -1,14 +1,4 @@
-"""Tokenizer, vocabulary and the padded arrays the Seq2seq chatbot trains on (no TensorFlow here).
-
-Everything is deterministic: the same pairs give the same vocabulary and the same arrays.
-
-Layout of one training example (query "how are you", reply "i am fine", ``decoder_seq_length=6``)::
-
-    encoder input   _  _  _  how are you      left-padded to query_len (see errata: chat-encoder-padding)
-    decoder input   <start> i am fine _ _     the reply after the start token, right-padded
-    target          i am fine <end> _ _       the reply followed by the end token, right-padded
-    mask            1 1  1    1     0 0       1 where the target is a real token (the loss ignores pads)
-"""
+"""Tokenizer, vocabulary and the padded arrays the Seq2seq chatbot trains on (no TensorFlow here)."""
 import json
 import re
 from collections import Counter

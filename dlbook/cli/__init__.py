@@ -1,12 +1,4 @@
-"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``,
-``notebook``.
-
-TensorFlow is imported only by the section that runs, so ``dlbook --help`` and ``dlbook list``
-answer well under a second; it is imported through :mod:`dlbook.quiet`, so that its start-up
-lines stay off the terminal (``--debug`` shows them). A section is a module
-``chapters.ch01.<name>`` with a ``main(argv) -> int`` function; it counts as implemented once
-that module exists.
-"""
+"""The ``dlbook`` command: ``list``, ``run <section>``, ``figures``, ``chat``, ``download``, ``export``, ``notebook``."""
 import importlib
 import importlib.util
 import sys

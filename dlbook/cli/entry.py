@@ -1,9 +1,4 @@
-"""Running a command with dlbook's error handling: user errors as one line, exit codes.
-
-``python -m chapters.ch01.<module>`` and ``python -m dlbook.plots`` end with
-``run_section(main)``; the ``dlbook`` command (``dlbook.cli``) calls :func:`guarded` too. This
-module imports nothing heavy, and nothing in the package imports the CLI.
-"""
+"""Running a command with dlbook's error handling: user errors as one line, exit codes."""
 import signal
 import sys
 

@@ -1,20 +1,4 @@
-"""Every section as a notebook: ``dlbook notebook SECTION|all [--out DIR] [--execute]``.
-
-A section's module (``chapters/ch01/<module>.py``) is its notebook's only source: it is written
-in jupytext's percent format (``# %%`` code cells, ``# %% [markdown]`` prose cells), so the
-command line and the notebook run the same code. The notebook is generated from it, never kept:
-
-- the module's header docstring (keras-io style: ``Title:``, ``Description:``) becomes the first
-  markdown cell, with the book's section heading in the Chinese edition;
-- the cell tagged ``parameters`` holds ``options``, a dict of the section's command-line options
-  (``{"epochs": 2}`` is ``--epochs 2``; ``True`` a flag given, ``False``/``None`` left out) with
-  quick values on the tiny data;
-- the last cell, ``run_section(main)``, runs ``main`` with those options in a Jupyter kernel (the
-  kernel's own command line is not the section's), and with the command line's otherwise.
-
-Only :func:`in_jupyter_kernel`, :func:`options_to_argv` and :func:`run_in_notebook` are used at
-run time; jupytext, nbformat and nbclient are imported when a notebook is written or executed.
-"""
+"""Every section as a notebook: ``dlbook notebook SECTION|all [--out DIR] [--execute]`` (docs/design.md)."""
 import ast
 import io
 import sys

@@ -1,8 +1,4 @@
-"""Command-line options shared by the chapter modules (no TensorFlow import here).
-
-Every training section takes the same common options, added by :func:`add_training_args`,
-and reports bad values through :class:`dlbook.errors.UsageError`.
-"""
+"""Command-line options shared by the sections and commands (no TensorFlow import here)."""
 import argparse
 
 from dlbook.errors import UsageError

@@ -1,10 +1,4 @@
-"""The chapter's sections in book order, shared by the ``dlbook`` command, ``dlbook notebook``
-and the companion site (no heavy imports here).
-
-Each entry: the section number, its module under ``chapters.ch01``, the English title, the
-heading of the Chinese edition (../shared/book/chapter1.zh.md, so that a reader of the book finds
-the section at once) and the figures of ``dlbook figures`` the section's notebook shows.
-"""
+"""The chapter's sections in book order (number, module, titles, figures), shared by the CLI, notebooks and site."""
 from collections import namedtuple
 
 Section = namedtuple("Section", "number module title title_zh figures")

@@ -1,9 +1,5 @@
-"""Data: MNIST and CIFAR-10 loaders with TensorLayer's return values, and the book's
-``Dataset`` / ``Dataloader`` API (1.10.5) built on ``tf.data``.
-
-Names are resolved lazily from their modules, listed in ``_EXPORTS``. The raw loaders, the data
-discovery (``find_dataset``) and the downloader do not import TensorFlow; ``Dataset`` and
-``Dataloader`` do (through :mod:`dlbook.compat`, which applies the TensorLayer fixes first).
+"""Data: MNIST and CIFAR-10 loaders with TensorLayer's return values, and the book's ``Dataset`` /
+``Dataloader`` API (1.10.5) on ``tf.data``; names resolve lazily from ``_EXPORTS``.
 """
 from dlbook.lazy import lazy_exports
 

@@ -1,11 +1,4 @@
-"""CIFAR-10: ``load_cifar10_dataset`` with the return values of ``tl.files.load_cifar10_dataset``.
-
-Reads the official python-pickle batches (written by Python 2: str keys) and Python 3 re-pickles
-of them (bytes keys, as in ../shared/data) alike, through :mod:`dlbook.files.safe_pickle`: a batch can
-only build numpy arrays and plain data, never call anything else. Checks every batch, loads the
-training batches that exist (with a warning when some are missing), and reports every bad batch
-in one message.
-"""
+"""CIFAR-10: ``load_cifar10_dataset`` with the return values of ``tl.files.load_cifar10_dataset``."""
 import os
 import struct
 import warnings

@@ -1,37 +1,4 @@
-"""The book's ``tl.data`` API (1.10.5): ``Dataset``, ``CIFAR10``, ``MNIST`` and ``Dataloader``.
-
-TensorLayer never released ``tl.data`` (errata: tl-data); this is the API as the listing calls it,
-built on ``tf.data``::
-
-    train_ds = CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3))
-    train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,
-                          batch_size=128, output_types=(np.float32, np.int32))
-    for X_batch, y_batch in train_dl:       # one epoch; the last partial batch is kept
-        ...
-
-A dataset maps an index to ``(img, target)``; a transform takes ``(img, target)`` and returns them.
-Plain Python functions (the book's NumPy ``_fn_train``) run through ``tf.numpy_function``, one
-image at a time, in one thread (they hold the GIL anyway). Functions marked :func:`in_graph` (or
-``tf.function`` objects) run inside the ``tf.data`` graph, in parallel, per image
-(``transforms=``) or once per batch (``batch_transforms=``, the fastest). Measured on 2 shared
-cores by ``scripts/bench_pipeline.py`` (ranges over runs; the machine's load moves them a lot):
-the TF augmentation per batch gives 65,000-140,000 images/s, per image 10,000-18,000; NumPy
-transforms through ``tf.numpy_function`` 3,000-8,500. Plain per-image Python loops: the
-listing's printed ``_fn_train`` 22,000-100,000 (it does almost no work: a centre-crop view and
-a no-op normalization), with tl.prepro's flags on ~27,000, dlbook's NumPy version ~18,000.
-
-In other TensorFlow code: ``loader.as_tf_dataset()`` is the loader as a ``tf.data.Dataset`` that
-Keras ``fit``/``evaluate``, custom loops and ``strategy.experimental_distribute_dataset`` take;
-each iteration of it is the loader's next epoch (its own order and augmentation)::
-
-    model.fit(train_dl.as_tf_dataset(), epochs=10, validation_data=test_dl.as_tf_dataset())
-
-Randomness: a transform with a ``seed`` parameter gets a stateless seed per image or batch (a
-shape-[2] tensor; a NumPy array for NumPy transforms) derived from the loader's ``seed`` and the
-epoch, so a run is repeatable and a resumed run (``loader.epoch = k``, or ``loader.seek(k, b)``
-inside an epoch) draws exactly what the uninterrupted one drew. NumPy transforms drawing from ``np.random`` (like the book's) are
-repeatable after ``set_seed`` but a resumed run draws differently.
-"""
+"""The book's ``tl.data`` API (1.10.5): ``Dataset``, ``CIFAR10``, ``MNIST`` and ``Dataloader`` on ``tf.data``."""
 import inspect
 import math
 

@@ -1,10 +1,4 @@
-"""Download MNIST and CIFAR-10 from lists of mirrors, with timeouts and content checksums.
-
-Each file is streamed to a temporary file in the destination directory, checked, and only then
-renamed to its final name (``os.replace``), so an interrupted or bad download never leaves a
-partial file under the name the loaders read. Offline, on a timeout or a checksum mismatch the
-result is ONE :class:`DataError` naming the missing files, the directory and how to get them.
-"""
+"""Download MNIST and CIFAR-10 from lists of mirrors, with timeouts and content checksums."""
 import gzip
 import hashlib
 import http.client

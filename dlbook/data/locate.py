@@ -1,11 +1,4 @@
-"""Which data a chapter trains on: the real dataset, a download of it, or the shipped tiny subset.
-
-The rule: the tiny subset in ``data/tiny`` stands in only when NO file of the real dataset is in the
-data directory. When some are there, the real dataset is what the user meant: a missing required
-file, a dangling or looping symlink, a directory or an unreadable file in its place, or a data
-directory that is a regular file, is an error listing each of them (the loaders then report
-malformed content the same way). A present but broken file is never replaced by the tiny data.
-"""
+"""Which data a chapter trains on: the real dataset, or the shipped tiny subset when none of it is there."""
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -1,10 +1,4 @@
-"""MNIST: ``load_mnist_dataset`` with the return values of ``tl.files.load_mnist_dataset``.
-
-The IDX files are parsed with numpy and checked (magic number, dimensions, size, 28x28 images, at
-least one image, label range), so a truncated or corrupt file is reported by name, with what was
-expected and what was found, instead of giving wrong arrays. All four files are checked before
-anything is reported, so one message lists every bad file.
-"""
+"""MNIST: ``load_mnist_dataset`` with the return values of ``tl.files.load_mnist_dataset``."""
 import gzip
 import os
 import zlib

@@ -1,23 +1,4 @@
-"""Where the data lives: the data directory, one description per dataset, and which files are usable.
-
-Layout under a data directory (the same as ``../shared/data`` and as TensorLayer's ``path``)::
-
-    <data_dir>/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
-    <data_dir>/cifar10/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}
-
-The data directory is the explicit argument, else ``$DLBOOK_DATA_DIR``, else ``./data``.
-
-:data:`MNIST` and :data:`CIFAR10` (:class:`DatasetSpec`) describe each dataset once: its folder,
-files, sizes, checksums and mirrors; the readers (``mnist``, ``cifar10``), the downloader and
-:func:`dlbook.data.locate.find_dataset` all take them from here. This module imports none of them
-(and no TensorFlow).
-
-:func:`survey` looks at the files without reading their content: which are present, missing, or
-unusable (a dangling or looping symlink, a directory, not readable), and whether the folders on the
-way are directories. The rule built on it: the tiny subset stands in only when NO file of the real
-dataset is there; any present file means the real dataset is meant, and every missing or broken
-file is then an error that lists each of them.
-"""
+"""Where the data lives: the data directory, one description per dataset, and which files are usable."""
 import errno
 import os
 import stat

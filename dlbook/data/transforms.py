@@ -1,26 +1,4 @@
-"""The 1.10.5 augmentation as the book means it, in TensorFlow ops and as a NumPy reference.
-
-Training (the book's ``_fn_train``): a random 24x24 crop (each of the 9 x 9 offsets of a 32x32
-image equally likely), a random left-right flip (probability 1/2), then per-image
-standardization: subtract the image's mean and divide by its standard deviation, over all its
-pixels and channels (``tf.image.per_image_standardization``; the std is floored at
-1/sqrt(pixels*channels) so a flat image gives zeros, not a division by zero).
-Test (the book prints no test transform: errata cifar-test-dl-transform): the central 24x24
-crop, then the same standardization.
-
-The TF transforms take ``(img, target)`` and return them, like the book's; ``img`` may be one
-image ``[H, W, C]`` or a batch ``[N, H, W, C]`` (each image then gets its own crop and flip), so
-the same function serves a per-image ``tf.data`` map and the faster per-batch map
-(``Dataloader(batch_transforms=[train_transform])``). With ``seed`` (a shape-[2] integer
-tensor, passed by the Dataloader) the draws are stateless and so repeatable.
-
-The book's printed calls do something else (see docs/errata.md, section 1.10.5):
-``tl.prepro.crop(img, 24, 24, False)`` is a central crop, and ``tl.prepro.samplewise_norm(img)``
-with default arguments returns the image unchanged. ``numpy_train_transform`` /
-``numpy_test_transform`` are the corrected NumPy versions (the oracle of the tests; the 1.10.5
-module's ``_fn_train``, which ``--augment numpy`` runs, computes the same). :func:`book_fn_train`
-is the listing exactly as printed, kept to run and measure it.
-"""
+"""The 1.10.5 augmentation as the book means it, in TensorFlow ops and as a NumPy reference."""
 import numpy as np
 import tensorflow as tf
 

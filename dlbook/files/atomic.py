@@ -1,16 +1,4 @@
-"""Writing files so that a failure never leaves a half-written file (no TensorFlow import here).
-
-Every file a user keeps -- weights, checkpoints, data files, figures, vocabularies -- is written
-either through :func:`atomic_path` (to a temporary file in the same directory, moved onto the
-final name with ``os.replace`` once complete: a failed or killed write leaves the previous file
-intact), or, for the files of a training run, into a new snapshot directory of
-:class:`dlbook.session.rundir.RunDir` with :func:`write_bytes`.
-
-Content is serialized in memory first (HDF5 included: :func:`dlbook.files.checkpoints.weights_bytes`),
-so a disk error (full, read-only, no permission) surfaces as one ``OSError`` naming the file, raised
-by :func:`write_bytes` -- never inside a library that may keep a half-closed file (HDF5 did, and
-crashed the interpreter at exit).
-"""
+"""Writing files so that a failure never leaves a half-written file (no TensorFlow import here)."""
 import contextlib
 import os
 import tempfile

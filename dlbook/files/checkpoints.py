@@ -1,42 +1,4 @@
-"""Weights files and training checkpoints, written atomically.
-
-Two pairs of functions:
-
-* :func:`save_weights` / :func:`load_weights` -- the book's ``network.save_weights('model.h5')`` /
-  ``network.load_weights('model.h5')``. The file has TensorLayer's HDF5 layout (root attribute
-  ``layer_names``; one group per layer with attribute ``weight_names`` and one dataset per weight),
-  so ``tl.files.load_hdf5_to_weights_in_order`` reads it too. Names are stored as fixed-length
-  bytes, which even TensorLayer 2.2.5's unpatched loader can ``.decode()`` on h5py 3 (the files
-  TL writes itself store ``str``: errata tl-h5-str-names); :func:`load_weights` reads both.
-  Loading checks every weight's shape first and raises :class:`CheckpointError` naming the file,
-  the layer and the expected and found shapes, before anything is assigned.
-
-* :func:`save_checkpoint` / :func:`load_checkpoint` -- resumable training state for ANY training
-  loop (``dlbook.train.fit`` and hand-written ``tf.GradientTape`` loops alike): ONE file,
-  ``<directory>/checkpoint.h5``, holding the model weights (same layout as above, group
-  ``model``), the optimizer's variables (group ``optimizer``: step counter, learning rate, slots),
-  the number of completed epochs, the step inside the next epoch, and any JSON-able ``extra``
-  state (history, early-stopping counters, ...)::
-
-      state = load_checkpoint("runs/ckpt", model, optimizer)   # None: start from scratch
-      start = state["epoch"] if state else 0
-      for epoch in range(start, n_epoch):
-          ...                                                    # train one epoch
-          save_checkpoint("runs/ckpt", model, optimizer, epoch + 1)
-
-  A Keras optimizer creates its variables lazily; :func:`load_checkpoint` builds it on
-  ``model.trainable_weights`` when it is not built yet (the same as calling
-  ``optimizer.build(model.trainable_weights)`` first), then assigns the saved values.
-  For a resumed run to repeat an uninterrupted one bit for bit, the loop's randomness must depend
-  on (seed, epoch, step) only: shuffle from (seed, epoch), and draw dropout masks inside
-  ``dlbook.compat.dropout_seed(...)`` with a seed folded from (seed, epoch, step), as
-  ``dlbook.train.fit`` does. A training run that keeps several files (weights, checkpoint,
-  vocabulary, ...) commits them together with :mod:`dlbook.session`.
-
-The files are built in memory (:func:`weights_bytes`, :func:`checkpoint_bytes`) and written to a
-temporary file in the same directory, which replaces the target with ``os.replace`` only once
-complete: a failed or interrupted write leaves the previous file intact.
-"""
+"""Weights files (TensorLayer's HDF5 layout) and training checkpoints (weights, optimizer, position), written atomically."""
 import io
 import json
 from pathlib import Path

@@ -1,28 +1,4 @@
-"""Read pickles that come from elsewhere without running any of their code.
-
-A pickle is a small program: its GLOBAL, STACK_GLOBAL and INST opcodes import any callable by
-name, and REDUCE, OBJ, NEWOBJ, NEWOBJ_EX, INST and BUILD call it. ``pickle.load`` on a file from
-elsewhere therefore runs whatever the file says (``os.system``, ``builtins.eval``, even a numpy
-helper such as ``numpy.testing._private.utils.runstring``). Every name a pickle can call goes
-through :meth:`pickle.Unpickler.find_class`, so :class:`RestrictedUnpickler` answers it from an
-explicit allow-list of ``(module, name)`` pairs, mapped to the object to use; anything else is
-refused before the first call, and nothing is imported by name.
-
-The lists hold exactly the globals the real files reference (read with ``pickletools``; see
-docs/robustness.md, "Files from elsewhere"):
-
-- :data:`CIFAR10_GLOBALS`: the official CIFAR-10 batches (Python 2, protocol 2, numpy 1.x) name
-  ``numpy.core.multiarray._reconstruct``, ``numpy.ndarray`` and ``numpy.dtype``; re-pickles
-  written under numpy 2 name ``numpy._core.multiarray._reconstruct`` instead. ``batches.meta``
-  names none.
-- :data:`TL_METADATA_GLOBALS`: TensorLayer's Twitter chatbot ``metadata.pkl`` (a dict of
-  ``w2idx``, ``idx2w``, ``limit`` and ``freq_dist``) names only ``nltk.probability.FreqDist``,
-  whichever Python and protocol wrote it; it is mapped to :class:`FreqDist`, a plain
-  ``Counter`` subclass, so nltk is neither needed nor imported. Dicts, lists, tuples, strings and
-  numbers are built by opcodes that call nothing.
-
-Persistent ids (a hook for the caller's own objects) are refused as well.
-"""
+"""Read pickles from elsewhere without running their code: exact allow-lists of globals (docs/robustness.md)."""
 import pickle
 from collections import Counter
 from pathlib import Path

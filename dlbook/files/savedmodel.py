@@ -1,30 +1,4 @@
-"""The chapter's trained models as TensorFlow SavedModels, for TF Serving, TFLite or any TF program.
-
-    dlbook export runs/mnist_mlp --format savedmodel          # writes runs/mnist_mlp/savedmodel
-
-    loaded = tf.saved_model.load("runs/mnist_mlp/savedmodel")  # no dlbook, no TensorLayer needed
-    logits = loaded.signatures["serving_default"](images=X)["logits"]
-
-The signatures (``serving_default`` is the one TF Serving calls):
-
-- MLP (1.10.4): ``serving_default(images)``: float32 [batch, 784] -> ``logits`` [batch, 10].
-- CNN (1.10.5): ``serving_default(images)``: float32 [batch, 24, 24, 3], the model's input (24x24
-  crops standardized per image, as ``dlbook.data.transforms.test_transform`` makes them) -> ``logits``
-  [batch, 10].
-- chatbot (1.10.6): ``serving_default(query)``: string [batch] -> ``reply`` string [batch], the
-  greedy reply (words joined by spaces; "" for a query with no words), and ``reply_ids(encoder_ids)``:
-  int32 [batch, query_len] (left-padded ids, as ``Chatbot.encode_query``) -> ``reply_ids`` int32
-  [batch, max_reply_len] (the end id fills the row after the reply). The tokenizer (lower case,
-  words of letters and digits with inner apostrophes) and the vocabulary are part of the graph.
-
-A TensorLayer model is not ``Trackable``, so ``tf.saved_model.save(model)`` fails; the export
-wraps its weights in a ``tf.Module`` whose ``tf.function`` signatures call the model in eval mode
-(:func:`serving_module`). Before the SavedModel takes its place, it is loaded back and checked
-against the TensorLayer model (the logits, or the chatbot's greedy replies).
-
-:func:`find_model` tells which chapter model a run directory, weights file or checkpoint holds,
-from the weights themselves (TensorLayer's HDF5 layout), not from file names.
-"""
+"""`dlbook export`: a trained chapter model as a TensorFlow SavedModel (signatures: docs/design.md)."""
 import contextlib
 import os
 import shutil

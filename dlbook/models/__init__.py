@@ -1,9 +1,6 @@
-"""The chapter's models, importable into your own TensorFlow code.
+"""The chapter's models, importable into your own TensorFlow code (names resolve lazily from ``_EXPORTS``).
 
     from dlbook.models import get_mlp_model, MLPModel, get_model_batchnorm
-
-Importing this package applies the TensorLayer compatibility fixes (``dlbook.compat``).
-Names are resolved lazily from their modules, listed in ``_EXPORTS``.
 """
 from dlbook.lazy import lazy_exports
 

@@ -1,26 +1,4 @@
-"""The BatchNorm CNN of section 1.10.5 (CIFAR-10), as printed, with two options of 1.7.
-
-    from dlbook.models import get_model_batchnorm
-    net = get_model_batchnorm([None, 24, 24, 3])   # 24x24 crops, as the listing trains it
-
-conv 5x5x64 (no bias) -> BatchNorm2d(decay=0.99, relu) -> max-pool 3x3/2 (twice), then
-Dense 384 -> Dense 192 (ReLU) -> Dense 10 (logits). On 24x24x3 inputs it has 1,068,426
-trainable parameters (conv 4,800 + 102,400; BatchNorm beta/gamma 2 x 128; Dense 885,120 +
-73,920 + 1,930) and 256 non-trainable ones (the BatchNorm moving means and variances).
-
-The listing's lines are below as printed, but for the model's name (errata cnn-model-name). Its
-layers have no names, so TensorLayer numbers them (``conv2d_1``, ``batchnorm2d_1``, ...) anew for
-each model; weights files are written and read by position, so they do not depend on those names.
-
-Two options, both off by default (the model is then the printed one), for measuring what the
-chapter's regularizers do to it (``dlbook.recipes``):
-
-* ``dense_keep=k < 1`` (1.7.3): a ``Dropout(keep=k)`` after each hidden Dense layer, as AlexNet
-  put dropout on its fully connected layers; it has no weights, so the parameter count is unchanged.
-* ``batch_norm=False`` (1.7.4): the model without batch normalization. Each BatchNorm2d's beta
-  was the only offset and its ReLU the only nonlinearity of the block, so the convolution gets
-  both instead (a zero-initialised bias and ``act=relu``): 1,068,298 trainable parameters.
-"""
+"""The BatchNorm CNN of section 1.10.5 (CIFAR-10), as printed, with two options of 1.7 (dense dropout, no BatchNorm)."""
 from dlbook.compat import tl
 from dlbook.errors import UsageError
 import tensorflow as tf

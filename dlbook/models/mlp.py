@@ -1,19 +1,4 @@
-"""The chapter's multilayer perceptron, static (Listing 1.3, 1.10.4) and dynamic (Listing 1.4).
-
-    from dlbook.models import get_mlp_model, MLPModel
-
-    MLP = get_mlp_model([None, 784], keep=BOOK_KEEP)   # 1.10.4: Dropout 0.8/0.5/0.5, Dense 800-800-10
-    MLP.train()
-    logits = MLP(X_batch)                               # X_batch: float32 [batch, 784]
-
-Both are TensorLayer models (``tl.models.Model``): put them in a mode with ``train()`` / ``eval()``
-before calling them, and read their variables from ``trainable_weights`` / ``all_weights``.
-With the same weights, ``get_mlp_model(...)`` and ``MLPModel(...)`` compute the same function
-(784-800-800-10 has 1,276,810 parameters). The last layer outputs logits (no activation): the
-book's listings put ReLU on it, which cuts every negative logit to 0 (errata: mlp-logits-relu).
-A wrong input shape, e.g. images [N, 28, 28] instead of [N, 784], raises
-:class:`dlbook.errors.ShapeError` naming the shape expected.
-"""
+"""The chapter's multilayer perceptron, static (Listing 1.3, 1.10.4) and dynamic (Listing 1.4)."""
 from dlbook.compat import tl
 import tensorflow as tf
 

@@ -1,15 +1,4 @@
-"""The GRU Seq2seq chatbot model of section 1.10.6, built with TensorLayer's ``Seq2seq`` as printed.
-
-    from dlbook.models import get_seq2seq_model, masked_sequence_loss
-    model = get_seq2seq_model(vocabulary_size=1000)      # 3 GRU layers of 256 units
-    model.train()
-    logits = model(inputs=[encoder_ids, decoder_ids])    # [batch, decoder_seq_length, vocabulary_size]
-    loss = masked_sequence_loss(logits, target_ids, target_mask)
-
-:func:`encode` and :func:`decode_step` run the model's own encoder and decoder layers one step at
-a time; ``dlbook.chat.inference`` builds greedy decoding, top-n sampling and beam search on them.
-Training compiles with tf.function (dlbook.compat makes TL's RNN graph-friendly); inference runs eagerly.
-"""
+"""The GRU Seq2seq chatbot model of section 1.10.6, built with TensorLayer's ``Seq2seq`` as printed."""
 from dlbook.compat import tl
 import tensorflow as tf
 from tensorlayer.models import Seq2seq

@@ -1,13 +1,4 @@
-"""1.4 Activation functions and their derivatives, from their definitions.
-
-sigmoid(z) = 1 / (1 + e^-z)            sigmoid'(z) = sigmoid(z) (1 - sigmoid(z))
-tanh(z)    = (e^z - e^-z)/(e^z + e^-z)  tanh'(z)    = 1 - tanh(z)^2
-relu(z)    = max(0, z)                 relu'(z)    = 1 for z > 0, else 0
-leaky_relu(z) = z for z > 0, alpha z otherwise (alpha fixed, e.g. 0.2)
-prelu(z)      = the same with alpha a trainable parameter: d prelu / d alpha = min(0, z)
-softmax(z)_i  = e^(z_i) / sum_j e^(z_j), computed as softmax(z - max(z)) so large z do not
-                overflow (the same value: the shift cancels)
-"""
+"""1.4 Activation functions and their derivatives, from their definitions."""
 import numpy as np
 
 

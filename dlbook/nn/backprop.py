@@ -1,20 +1,4 @@
-"""1.6.1 Backpropagation by hand for an MLP with sigmoid activations and a squared-error loss.
-
-Notation of the book, one sample as a column vector:
-
-    z^l = W^l a^(l-1) + b^l,     a^l = sigma(z^l),     a^0 = x
-    delta^L = (a^L - y) * sigma'(z^L)                      (output layer)
-    delta^l = ((W^(l+1))^T delta^(l+1)) * sigma'(z^l)       (hidden layers, backwards)
-    dL/dW^l = delta^l (a^(l-1))^T,     dL/db^l = delta^l
-
-These deltas are exact for the loss 1.6.1 defines, L = 1/2 ||y - a^L||^2 per sample (the text
-calls it the mean squared error; (1.19)'s divides by N instead of 2, the same gradient up to a
-constant factor: errata backprop-half-mse). Over a batch the loss and the gradients are the mean
-over the samples, where (1.21) and (1.22) sum them: the same direction, a learning rate that does
-not depend on the batch size.
-A batch is held as columns inside this module, so dL/dW^l = delta^l (A^(l-1))^T / N sums the
-per-sample outer products. Parameters are a list of (W^l, b^l), W^l of shape (n_l, n_(l-1)).
-"""
+"""1.6.1 Backpropagation by hand for an MLP with sigmoid activations and a squared-error loss."""
 import numpy as np
 
 from dlbook.nn.activations import sigmoid, sigmoid_grad

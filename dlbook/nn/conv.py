@@ -1,16 +1,4 @@
-"""1.8 Convolutional networks: output size (1.24), convolution and pooling by hand,
-and parameter counts of a convolutional versus a dense layer.
-
-Output size of a convolution or pooling along one dimension, (1.24):
-
-    W_out = (W - F + 2P) / S + 1        (input W, filter F, zero padding P, stride S)
-
-When (W - F + 2P) is not a multiple of S, the last positions that do not fit are dropped, i.e.
-the division rounds down (as TensorFlow does).
-
-Images are (H, W, C) arrays, kernels (F, F, C_in, C_out), as in ``tf.nn.conv2d``. "Convolution"
-in deep learning is cross-correlation: the kernel is not flipped.
-"""
+"""1.8 Convolutional networks: output size (1.24), convolution and pooling by hand, parameter counts."""
 import numpy as np
 
 from dlbook.errors import ShapeError, UsageError

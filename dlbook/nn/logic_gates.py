@@ -1,10 +1,4 @@
-"""1.3 Logic gates with perceptrons (Fig 1.6) and the multilayer perceptron for XOR (Fig 1.7).
-
-AND, OR, NAND and NOR are linearly separable, so the perceptron learning rule finds weights for
-them. XOR and XNOR are not: :func:`signed_sum` gives a one-line proof, and
-:func:`best_single_perceptron_accuracy` shows that no weights on a grid get all four inputs right.
-Two layers do it: XOR(x1, x2) = AND(OR(x1, x2), NAND(x1, x2)).
-"""
+"""1.3 Logic gates with perceptrons (Fig 1.6) and the multilayer perceptron for XOR (Fig 1.7)."""
 import numpy as np
 
 from dlbook.nn import backprop, optimizers

@@ -1,21 +1,4 @@
-"""1.5 Loss functions, from the book's equations (1.13)–(1.20).
-
-Conventions: ``y`` is the target, ``y_hat`` the prediction, one sample per row; probabilities
-sum to 1 along the last axis. Every loss is averaged over the samples (rows), except the Lp loss
-(1.18), which the book defines as a sum.
-
-    KL divergence (1.13)        D_KL(p || q) = sum_x p(x) log(p(x) / q(x))   (0 log 0 = 0)
-    cross-entropy (1.14)        H(p, q) = -sum_x p(x) log q(x) = H(p) + D_KL(p || q)
-    binary (1.15)               -[y log y_hat + (1 - y) log(1 - y_hat)]
-    multi-class (1.16)          -sum_c y_c log y_hat_c
-    Lp norm (1.17)              ||x||_p = (sum_i |x_i|^p)^(1/p)
-    Lp loss (1.18)              ||y - y_hat||_p^p = sum_i |y_i - y_hat_i|^p   (no root, a sum)
-    MSE (1.19)                  1/n sum_i (y_i - y_hat_i)^2
-    MAE (1.20)                  1/n sum_i |y_i - y_hat_i|
-
-The "from logits" forms take the pre-activation z instead of a probability and never take the
-log of a rounded-off 0: log sigmoid(z) = -log(1 + e^-z) and log softmax(z) = z - logsumexp(z).
-"""
+"""1.5 Loss functions, from the book's equations (1.13)-(1.20)."""
 import numpy as np
 
 from dlbook.errors import UsageError

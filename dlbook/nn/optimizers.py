@@ -1,9 +1,4 @@
-"""1.6 Optimization: gradient descent, mini-batch SGD (Algorithm 1.1) and Adam (Algorithm 1.2).
-
-Every function returns what a figure needs: :func:`gradient_descent` the whole path of the
-parameters (Figs 1.9, 1.10), :func:`minibatch_sgd` the loss per epoch on the training and the
-validation data (Fig 1.16 with early stopping).
-"""
+"""1.6 Optimization: gradient descent, mini-batch SGD (Algorithm 1.1) and Adam (Algorithm 1.2)."""
 from dataclasses import dataclass, field
 
 import numpy as np

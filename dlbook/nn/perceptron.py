@@ -1,9 +1,4 @@
-"""1.2 The perceptron: a dense layer z = Wx + b, a step output, and its decision boundary.
-
-The book writes one neuron as z = w1*x1 + w2*x2 + ... + b = w^T x + b and a layer of neurons as
-z = Wx + b with W of shape (outputs, inputs). Here a batch is a matrix with one sample per row,
-so ``dense(X, W, b)`` returns X W^T + b (one row per sample), the book's z for each sample.
-"""
+"""1.2 The perceptron: a dense layer z = Wx + b, a step output, and its decision boundary."""
 from dataclasses import dataclass, field
 
 import numpy as np

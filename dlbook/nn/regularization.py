@@ -1,14 +1,4 @@
-"""1.7 Regularization: L1/L2 weight decay (1.23), dropout, batch normalization, early stopping
-and image augmentation.
-
-Weight decay adds a penalty on the weights to the loss, (1.23):
-
-    L1: L_total = L_data + lambda * sum_i |w_i|      L2: L_total = L_data + lambda * sum_i w_i^2
-
-L2 shrinks every weight towards zero; L1 sets many exactly to zero (:func:`fit_weight_decay`
-shows it, and Fig 1.13's geometry is :func:`constrained_minimum`: the L1 ball has corners on
-the axes, where the loss contours usually touch it first).
-"""
+"""1.7 Regularization: L1/L2 weight decay (1.23), dropout, batch normalization, early stopping, augmentation."""
 
 import numpy as np
 

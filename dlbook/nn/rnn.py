@@ -1,36 +1,4 @@
-"""1.9 Recurrent cells from the equations, and gradients through time.
-
-Each cell concatenates the input and the previous state into one vector and multiplies it by one
-matrix per gate. The order of the concatenation is the book's, which differs between the two
-printed equations: (1.25) puts the input first, [x_t; h_(t-1)], (1.26) the state first,
-[h_(t-1); x_t]. Parameters are dicts of NumPy arrays.
-
-Simple RNN (1.25), as printed (linear, no activation):
-                    h_t = W [x_t; h_(t-1)] + b                   W: (units, inputs + units)
-Its usual form (Elman's cell, Keras's ``SimpleRNNCell`` default), a named variant:
-                    h_t = tanh(W [x_t; h_(t-1)] + b)             :func:`tanh_rnn_cell`
-
-LSTM (1.26):        f_t = sigmoid(W_f [h_(t-1); x_t] + b_f)      forget gate
-                    i_t = sigmoid(W_i [h_(t-1); x_t] + b_i)      input gate
-                    o_t = sigmoid(W_o [h_(t-1); x_t] + b_o)      output gate
-                    C_t = f_t * C_(t-1) + i_t * tanh(W_C [h_(t-1); x_t] + b_C)
-                    h_t = o_t * tanh(C_t)                        W_g: (units, units + inputs)
-
-GRU (named in 1.9, no equations printed; Cho et al., 2014), in the LSTM's order:
-                    z_t = sigmoid(W_z [h_(t-1); x_t] + b_z)      update gate
-                    r_t = sigmoid(W_r [h_(t-1); x_t] + b_r)      reset gate
-                    h~_t = tanh(W_h [r_t * h_(t-1); x_t] + b_h)
-                    h_t = (1 - z_t) * h_(t-1) + z_t * h~_t
-
-Keras keeps the input part and the recurrent part apart (kernel for x, recurrent_kernel for h,
-shapes (inputs, 4 units) and (units, 4 units) for the LSTM, gate order i, f, c, o; GRU order
-z, r, h) and writes the GRU update as h_t = z * h_(t-1) + (1 - z) * h~_t, i.e. its z is our
-1 - z. :func:`simple_rnn_to_keras`, :func:`lstm_to_keras` and :func:`gru_to_keras` convert the
-weights so that Keras's cells compute exactly these equations (``SimpleRNNCell(activation=None)``
-for the printed (1.25), its default tanh for the variant; the GRU above is Keras's
-``GRUCell(reset_after=False)``; its default ``reset_after=True`` applies r after the recurrent
-product, r * (U h + b), a variant).
-"""
+"""1.9 Recurrent cells from the equations (1.25), (1.26) and the GRU, and gradients through time."""
 import numpy as np
 
 from dlbook.errors import UsageError

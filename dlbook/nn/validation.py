@@ -1,10 +1,4 @@
-"""1.6 Choosing a model: train / validation / test split and k-fold cross-validation (Fig 1.11),
-with polynomial regression as the family of models and its degree as the choice.
-
-The rule the section teaches: fit on training data, choose on validation data, and touch the
-test data once, at the end, to report. :func:`select_degree` and :func:`cross_validate` accept
-no test data at all, so the choice cannot depend on it.
-"""
+"""1.6 Choosing a model: train / validation / test split and k-fold cross-validation (Fig 1.11)."""
 from dataclasses import dataclass
 
 import numpy as np

@@ -1,44 +1,6 @@
-"""One training session: the rules every trainer of the book (fit, 1.10.5, 1.10.6) follows, written once.
+"""One training session: the run-directory rules every trainer (fit, 1.10.5, 1.10.6) follows, written once.
 
-In the spirit of Keras callbacks and TensorFlow's session hooks, the trainer keeps its own loop
-and calls the session around it::
-
-    run = session.open_run(args, argv, prog="dlbook run 1.10.5", keys=("batch_size", "seed"))
-    ...                                                  # load the data, build the model
-    run.restore(net, optimizer)                          # a resumed run: weights, Adam, position
-    with run:                                            # SIGINT / SIGTERM: save, then stop
-        for epoch in run.epochs(n_epoch, len(train_dl)):
-            train_dl.seek(epoch, run.step)                        # skips the steps already done
-            for X_batch, y_batch in train_dl:
-                _loss, _acc = train_step(X_batch, y_batch)
-                run.record(_loss, acc=_acc, n=len(y_batch))       # NaN guard, progress, signals
-            run.end_epoch(test_acc=evaluate(...))                 # commits the run's files at once
-
-The rules:
-
-* **A run directory is one consistent snapshot** (:mod:`dlbook.session.rundir`): the model's
-  weights (``model.h5``), the checkpoint (``checkpoint.h5``: weights, optimizer, epoch, step,
-  the epoch's running sums), ``run.json`` (the command, the options that fix the run, the
-  history) and the trainer's own files (:meth:`Session.keep`, e.g. the chatbot's ``config.json``
-  and ``vocab.json``) are committed together at each epoch's end and on a signal, never half old
-  and half new.
-* **Nothing is clobbered**: starting a run in a directory that holds one is refused (one line
-  offering ``--resume`` or ``--overwrite``); with ``--overwrite`` the old run stays until the new
-  one commits its first snapshot. ``--resume`` with nothing to resume is refused alike.
-* **Resume is checked and exact**: the options that fix the data, the model and the batch order
-  (:meth:`Session.fix`) must match the saved ones, and the differing ones are named. The trainer
-  draws its randomness from (seed, epoch, step) -- shuffles from (seed, epoch), dropout masks
-  through :func:`dlbook.compat.dropout_seed` -- so k epochs, a kill and a resume give the weights
-  of N epochs in one go, bit for bit on CPU, at an epoch boundary or inside an epoch.
-* **SIGINT and SIGTERM** save the run after the step under way and print how to continue; a second
-  signal stops at once, except during the save (:mod:`dlbook.session.signals`).
-* **A non-finite loss** stops training, naming the epoch and step and what the directory holds.
-* **A failed write** (disk full, read-only, no permission) is one :class:`~dlbook.errors.SaveError`
-  line naming the file and the cause; the previous snapshot stays in force.
-* **Progress**: ``Epoch e/N`` and a Keras progress bar (:mod:`dlbook.session.progress`).
-
-A session without a directory (``open(None)``) keeps the same loop, progress and NaN guard, and
-saves nothing (``dlbook.train.fit`` without ``checkpoint_dir``).
+The rules (snapshots, no clobbering, exact resume, signals, NaN guard): docs/design.md.
 """
 import itertools
 import json

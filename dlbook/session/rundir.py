@@ -1,20 +1,4 @@
-"""A run directory: every file a training run keeps, committed together as one snapshot.
-
-::
-
-    DIR/current -> snapshots/000004            the snapshot in force: a symlink, replaced atomically
-    DIR/checkpoint.h5 -> current/checkpoint.h5 one link per file of the snapshot, so readers keep
-    DIR/model.h5 -> current/model.h5           using plain names (``dlbook chat --checkpoint DIR``,
-    DIR/run.json -> current/run.json           ``load_weights('DIR/model.h5')``)
-    DIR/snapshots/000004/                      complete snapshots only
-
-:meth:`RunDir.commit` writes a whole new snapshot into ``snapshots/.000005.tmp-*``, fsyncs it,
-renames it to ``snapshots/000005`` and only then points ``current`` at it with one ``os.replace``
-of a symlink: a reader, or a process killed at any moment, sees the previous snapshot or the new
-one, never a mixture; the previous snapshot is deleted only after the switch. A write that fails
-(disk full, read-only file system, no permission) leaves the previous snapshot in force and raises
-the ``OSError``, naming the file. No TensorFlow here.
-"""
+"""A run directory: every file a training run keeps, committed together as one snapshot (docs/design.md)."""
 import contextlib
 import json
 import os

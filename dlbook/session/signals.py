@@ -1,13 +1,4 @@
-"""SIGINT (Ctrl-C) and SIGTERM (``kill``, a job scheduler) during training: stop after the step
-under way, once the run is saved.
-
-The first signal only sets :attr:`StopRequest.signum`; the training loop looks at it after each
-step (:meth:`dlbook.session.Session.record`) and at the end of each epoch, saves the run and
-raises :class:`Interrupted`. A second signal stops at once (the snapshot in force stays as it
-is), except while a save is under way (:meth:`StopRequest.saving`): then the save completes
-first, so a second Ctrl-C cannot leave a half-written run. Handlers only set flags (printing from
-a handler could re-enter a half-done write to stdout); the loop prints.
-"""
+"""SIGINT and SIGTERM during training: stop after the step under way, once the run is saved."""
 import contextlib
 import signal
 import threading
