@@ -3,7 +3,7 @@ that check dlbook against the printed page (tests/test_book_fidelity.py).
 
 The chapter is looked up in $DLBOOK_SHARED_DIR/book/ when that variable is set, else in
 <repo>/../shared/book/ (a clone of the repository beside ../shared). Tests that need it skip,
-naming the path, when it is absent.
+naming the path, when it is absent; under CI (``CI=true``) they fail instead.
 """
 import os
 import re
@@ -21,11 +21,14 @@ def chapter_path():
 
 
 def chapter_text():
-    """The chapter's markdown; skips the calling test when the file is absent."""
+    """The chapter's markdown; skips the calling test when the file is absent (fails under CI)."""
     path = chapter_path()
     if not path.is_file():
-        pytest.skip(f"the chapter's text is not at {path}: put the repository beside ../shared, "
-                    f"or set {SHARED_ENV} to the directory that holds book/chapter1.zh.md")
+        message = (f"the chapter's text is not at {path}: put the repository beside ../shared, "
+                   f"or set {SHARED_ENV} to the directory that holds book/chapter1.zh.md")
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(f"CI=true: {message}", pytrace=False)
+        pytest.skip(message)
     return path.read_text(encoding="utf-8")
 
 
@@ -93,8 +96,9 @@ def code_line(line):
 
 # --- docs/errata.md ------------------------------------------------------------------------------
 
-def errata_doc():
-    return (REPO / "docs" / "errata.md").read_text(encoding="utf-8")
+def errata_doc(name="errata.md"):
+    """docs/errata.md, or ``name`` in docs/ (``errata.zh.md``)."""
+    return (REPO / "docs" / name).read_text(encoding="utf-8")
 
 
 def errata_entries(doc):
@@ -108,13 +112,21 @@ def errata_entries(doc):
     return entries
 
 
+def _code_spans(text):
+    return [quote.strip() if len(ticks) > 1 else quote for ticks, quote in re.findall(r"(`+)(.+?)\1", text)]
+
+
 def printed_quotes(body):
-    """The verbatim quotes of an entry: every inline-code span on its ``- **Printed:**`` lines."""
-    quotes = []
-    for line in re.findall(r"^\s*- \*\*Printed:\*\* (.*)$", body, re.M):
-        for ticks, quote in re.findall(r"(`+)(.+?)\1", line):
-            quotes.append(quote.strip() if len(ticks) > 1 else quote)
-    return quotes
+    """The verbatim quotes of an entry: every inline-code span on its ``- **Printed:**`` lines
+    (``- **原文：**`` in docs/errata.zh.md)."""
+    lines = re.findall(r"^\s*- \*\*(?:Printed:|原文：)\*\* (.*)$", body, re.M)
+    return [quote for line in lines for quote in _code_spans(line)]
+
+
+def typo_rows(doc):
+    """{id: [quotes]} of the table of typos and wording slips: rows ``| `typo-...` | quotes | ...``."""
+    return {entry: _code_spans(quotes)
+            for entry, quotes in re.findall(r"^\| `(typo-[a-z0-9.\-]+)` \| (.*?) \| ", doc, re.M)}
 
 
 def checked_table(doc):

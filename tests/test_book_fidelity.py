@@ -12,13 +12,13 @@
 
 Tests that read the chapter skip, naming the path, when it is absent.
 """
-import ast
 import importlib
 import re
 
-from chapter_source import (REPO, algorithm_numbers, chapter_text, checked_table, code_line,
-                            equation_numbers, errata_doc, errata_entries, listings, printed_quotes,
-                            squeeze)
+from book_checks import at_defaults, drifted_book_lines, inserted_lines, unexplained_printed_lines
+from chapter_source import (REPO, algorithm_numbers, chapter_text, checked_table, equation_numbers,
+                            errata_doc, errata_entries, listings, printed_quotes, squeeze,
+                            typo_rows)
 
 #: Where each listing of the chapter is, in dlbook. Each listing is checked on its own (two
 #: listings may share one import line), but no marked line stands in for lines of two listings.
@@ -45,16 +45,29 @@ PACKAGE_LISTINGS = {
     "dlbook/models/seq2seq.py": ("chapters.ch01.s1_10_6_chatbot", "get_seq2seq_model"),
 }
 
-ERRATA_MARK = re.compile(r"# errata: ([a-z0-9.\-]+)")
-BOOK_MARK = re.compile(r"# book: (.*?)\s*$")
+
+def all_quotes(doc):
+    """Every quote of an errata file: its Printed (原文) lines, in entries or section notes, and
+    its table of typos."""
+    return printed_quotes(doc) + [quote for quotes in typo_rows(doc).values() for quote in quotes]
 
 
 def test_every_printed_quote_occurs_in_the_chapter():
     book = squeeze(chapter_text())
-    quotes = printed_quotes(errata_doc())   # every Printed line, in entries or section notes
-    assert len(quotes) >= 30
-    missing = [quote for quote in quotes if squeeze(quote) not in book]
-    assert not missing, "quoted as printed but not in the chapter:\n" + "\n".join(missing)
+    for name in ("errata.md", "errata.zh.md"):
+        quotes = all_quotes(errata_doc(name))
+        assert len(quotes) >= 80, name
+        missing = [quote for quote in quotes if squeeze(quote) not in book]
+        assert not missing, f"quoted in docs/{name} as printed but not in the chapter:\n" + "\n".join(missing)
+
+
+def test_both_errata_files_carry_the_same_entries_quotes_and_typos():
+    english, chinese = errata_doc(), errata_doc("errata.zh.md")
+    quotes = {name: {entry: printed_quotes(body) for entry, body in errata_entries(doc).items()}
+              for name, doc in (("errata.md", english), ("errata.zh.md", chinese))}
+    assert quotes["errata.md"] == quotes["errata.zh.md"]
+    assert len(typo_rows(english)) >= 15 and typo_rows(english) == typo_rows(chinese)
+    assert printed_quotes(english) == printed_quotes(chinese)   # section notes too, in order
 
 
 def test_a_quote_that_is_not_in_the_chapter_is_caught():
@@ -102,78 +115,6 @@ def test_table_lists_every_figure_dlbook_draws_and_cites_real_errata():
     assert cited and cited <= entries, f"the table cites missing entries: {sorted(cited - entries)}"
 
 
-def _depth(code):
-    """Brackets a line of code opens minus those it closes (outside strings)."""
-    depth, quote = 0, None
-    for char in code:
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-    return depth
-
-
-def _module_lines(source):
-    """(code, marked) per line of ``source``: a ``# book:`` line counts as the line its marker
-    quotes; ``marked``: the line carries ``# errata: <id>``."""
-    lines = []
-    for line in source.splitlines():
-        book = BOOK_MARK.search(line)
-        lines.append((code_line(book.group(1)) if book else code_line(line), bool(ERRATA_MARK.search(line))))
-    return lines
-
-
-def unexplained_printed_lines(book_lines, source, used=None):
-    """The printed lines that are neither in ``source`` in the printed order nor replaced in place.
-
-    In order, each printed line is looked for on the next lines of ``source``: a line equal to it,
-    or to it joined with the printed lines after it (a line the page wrapped), whitespace and
-    comments aside; a ``# book: <printed line>`` line counts as its marker. The printed lines
-    not found are replaced in place if, between their found neighbours, a line marked
-    ``# errata: <id>`` stands for them: each marked line for one printed line, or for as many
-    as it takes to close the brackets as the marked line does (a statement the page wrapped).
-    ``used`` collects the marked lines taken (pass one set for all the listings of a file).
-    """
-    printed = [code for code in map(code_line, book_lines) if code]
-    module = _module_lines(source)
-    found, start, k = {}, 0, 0   # found: printed index -> module index
-    while k < len(printed):
-        match = next(((i, n) for i in range(start, len(module)) for n in range(1, 4)
-                      if k + n <= len(printed) and module[i][0] == "".join(printed[k:k + n])), None)
-        if match is None:
-            k += 1
-            continue
-        i, n = match
-        found.update({j: i for j in range(k, k + n)})
-        start, k = i + 1, k + n
-    unexplained, used, k = [], set() if used is None else used, 0
-    while k < len(printed):
-        if k in found:
-            k += 1
-            continue
-        low = max((i for j, i in found.items() if j < k), default=-1)
-        high = min((i for j, i in found.items() if j > k), default=len(module))
-        mark = next((i for i in range(low + 1, high) if module[i][1] and i not in used), None)
-        if mark is None:
-            unexplained.append(printed[k])
-            k += 1
-            continue
-        used.add(mark)
-        run = 1   # the printed lines this mark stands for
-        for n in range(1, len(printed) - k + 1):
-            if k + n - 1 in found:
-                break
-            if sum(map(_depth, printed[k:k + n])) == _depth(module[mark][0]):
-                run = n
-                break
-        k += run
-    return unexplained
-
-
 def test_every_listing_of_the_chapter_is_mapped_to_its_file():
     found = listings(chapter_text())
     assert len(found) == 13
@@ -182,15 +123,31 @@ def test_every_listing_of_the_chapter_is_mapped_to_its_file():
         f"mapped but not in the chapter: {sorted(set(LISTING_SOURCES) - set(found))}")
 
 
+def errata_excuses():
+    """{id: the quotes of its Printed lines}: the printed lines each entry may replace."""
+    return {entry: printed_quotes(body) for entry, body in errata_entries(errata_doc()).items()}
+
+
 def test_every_listing_is_shown_as_printed():
-    found, problems, used = listings(chapter_text()), [], {}
+    found, problems, used, excuses = listings(chapter_text()), [], {}, errata_excuses()
     for label, path in LISTING_SOURCES.items():   # in the book's order
         source = (REPO / path).read_text(encoding="utf-8")
-        missing = unexplained_printed_lines(found[label], source, used.setdefault(path, set()))
+        missing = unexplained_printed_lines(found[label], source, used.setdefault(path, set()), excuses)
         if missing:
             problems.append(f"{label} ({path}): {missing}")
     assert not problems, ("printed lines missing from their file (in the printed order), or changed "
-                          "without an errata or book mark:\n" + "\n".join(problems))
+                          "without an errata mark whose entry quotes them, or a book mark:\n"
+                          + "\n".join(problems))
+
+
+def test_no_line_is_inserted_inside_a_printed_listing():
+    found, problems = listings(chapter_text()), []
+    for label, path in LISTING_SOURCES.items():
+        inserted = inserted_lines(found[label], (REPO / path).read_text(encoding="utf-8"))
+        if inserted:
+            problems.append(f"{label} ({path}): {inserted}")
+    assert not problems, ("lines inserted between printed lines that stand together in the book, "
+                          "without an `# added: <why>` or `# errata: <id>` mark:\n" + "\n".join(problems))
 
 
 def test_listings_kept_in_the_package_are_what_the_chapter_modules_use():
@@ -236,55 +193,6 @@ def test_the_listing_check_accepts_a_book_line_only_with_the_printed_line():
     assert unexplained_printed_lines(printed, unmarked) == ["batch_size=256,"]
 
 
-# --- `# book:` lines: the printed line, with each option at its default -----------------------
-
-def _strip_comment(line):
-    quote = None
-    for i, char in enumerate(line):
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "#":
-            return line[:i]
-    return line
-
-
-def _enclosing_function(tree, lineno):
-    functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                 and node.lineno <= lineno <= node.end_lineno]
-    return max(functions, key=lambda node: node.lineno, default=None)
-
-
-_NAME = r"(?<![\w.])({})(?!\w)(?!\s*(?:\.|\(|=(?!=)))"   # a value, not a call, attribute or keyword
-
-
-def at_defaults(source, lineno, options):
-    """Line ``lineno`` of ``source`` (without its comment) with each option and parameter at its
-    default (a def line: its required parameters only, as a call that leaves the others out); local variables it passes are replaced by their assigned expression (in the
-    enclosing function, before the line), then ``args.<name>`` by ``repr(options[name])``, then
-    parameters of the enclosing function by their default. Raises KeyError for an unknown option."""
-    tree = ast.parse(source)
-    code = _strip_comment(source.splitlines()[lineno - 1]).strip()
-    function = _enclosing_function(tree, lineno)
-    if function is not None and function.lineno == lineno:  # a def line: called with its defaults,
-        required = function.args.args[:len(function.args.args) - len(function.args.defaults)]
-        return f"def {function.name}({', '.join(arg.arg for arg in required)}):"  # as if not given
-    assigned, defaults = {}, {}
-    if function is not None:
-        for node in sorted((n for n in ast.walk(function) if isinstance(n, ast.Assign)), key=lambda n: n.lineno):
-            if node.lineno < lineno and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                assigned[node.targets[0].id] = ast.get_source_segment(source, node.value)
-        arguments = function.args.posonlyargs + function.args.args
-        for arg, default in zip(arguments[len(arguments) - len(function.args.defaults):], function.args.defaults):
-            defaults[arg.arg] = ast.get_source_segment(source, default)
-    for _ in range(3):
-        code = re.sub(_NAME.format("|".join(map(re.escape, assigned)) or "(?!)"),
-                      lambda m: assigned[m.group(1)], code)
-    code = re.sub(r"\bargs\.(\w+)", lambda m: repr(options[m.group(1)]), code)
-    return re.sub(_NAME.format("|".join(map(re.escape, defaults)) or "(?!)"), lambda m: defaults[m.group(1)], code)
-
-
 def _option_defaults(module):
     """The defaults of a chapter module's command-line options ({} for a package module)."""
     if hasattr(module, "parse_args"):
@@ -295,19 +203,15 @@ def _option_defaults(module):
 
 
 def test_book_lines_are_the_printed_lines_with_each_option_at_its_default():
-    checked = []
+    checked, drifted = 0, []
     for path in sorted(set(LISTING_SOURCES.values())):
         source = (REPO / path).read_text(encoding="utf-8")
         module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
-        options = _option_defaults(module)
-        for lineno, line in enumerate(source.splitlines(), 1):
-            mark = BOOK_MARK.search(line)
-            if mark:
-                code = at_defaults(source, lineno, options)
-                assert code_line(code) == code_line(mark.group(1)), (
-                    f"{path}:{lineno}: at its defaults the line reads {code!r}, the book {mark.group(1)!r}")
-                checked.append((path, mark.group(1)))
-    assert len(checked) >= 5, checked   # 1.10.4's optimizer, batch size and epochs; 1.10.6's n_layer, n_units
+        drifted += [(path, *line) for line in drifted_book_lines(source, _option_defaults(module))]
+        checked += source.count("# book: ")
+    assert checked >= 5   # 1.10.4's optimizer, batch size and epochs; 1.10.6's n_layer, n_units
+    assert not drifted, "at their defaults these lines do not read as the printed line:\n" + "\n".join(
+        f"{path}:{lineno}: {code!r}, the book {mark!r}" for path, lineno, code, mark in drifted)
 
 
 def test_at_defaults_sees_options_parameters_and_local_variables():

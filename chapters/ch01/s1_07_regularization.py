@@ -14,7 +14,8 @@ Prints:
   error is ~0, its test error ~10x larger);
 - dropout with keep = 0.8: survivors scaled by 1.25, the average over many masks equal to x,
   test time the identity;
-- batch norm: per-feature mean 0 and std 1 in training, the moving averages after 50 batches
+- batch norm: per-feature mean 0 and std 1 in training (gamma = 1, beta = 0 as initialized; in
+  general mean beta and std gamma: errata bn-scale-shift), the moving averages after 50 batches
   close to the data's mean 3 and variance 4, and test-time outputs from them;
 - early stopping: the epoch of the lowest validation loss (~270) and the epoch training stopped;
 - flip, crop, shift and scale of a small 4x4 image.
@@ -45,7 +46,8 @@ from dlbook.cli.options import add_seed_arg, make_parser, positive_int
 #    exactly and misses new ones; a line does better on the test points.
 # 3. **Dropout (1.7.3).** With `keep = 0.8` the kept units are scaled by 1/0.8, so the average
 #    over many masks is the input, and nothing is dropped at test time.
-# 4. **Batch normalization (1.7.4)** by hand: each feature with mean 0 and std 1 in training,
+# 4. **Batch normalization (1.7.4)** by hand: each feature with mean 0 and std 1 in training
+#    (gamma = 1 and beta = 0 as initialized: errata bn-scale-shift),
 #    moving averages for inference.
 # 5. **Early stopping and augmentation (1.7.5, Fig 1.16).** Training stops `patience` epochs after
 #    the best validation loss; flips, crops, shifts and scaling of a small image.

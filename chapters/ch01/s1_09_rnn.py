@@ -3,7 +3,8 @@ Title: 1.9 Recurrent neural networks
 Description: the simple recurrent cell as (1.25) prints it, linear in W[x_t; h_(t-1)] + b, and its
 usual tanh form; the LSTM cell exactly as (1.26), on [h_(t-1); x_t]; and a GRU cell, each run over
 a short sequence and compared with the Keras cell holding the same weights; then vanishing and
-exploding gradients through time as a function of the recurrent matrix's largest eigenvalue.
+exploding gradients through time as a function of the largest eigenvalue of the recurrent block W_h
+(the W of (1.25) is not square: errata rnn-eigenvalues).
 
 Prints:
 - each cell's equations, then its final hidden state (4 units, 6 steps) by hand and from
@@ -55,7 +56,8 @@ def keras_final_state(cell, weights, xs, n_states):
 #    the final hidden state equals that of the Keras cell with the same weights.
 # 2. **Gates.** The LSTM's forget, input and output gates lie in (0, 1).
 # 3. **Gradients through time.** The norm of dh_t/dh_0 shrinks or grows geometrically with the
-#    largest eigenvalue of the recurrent matrix: vanishing below 1, exploding above.
+#    largest eigenvalue of the recurrent block W_h (the columns of (1.25)'s W that act on
+#    h_(t-1); W itself is not square, errata rnn-eigenvalues): vanishing below 1, exploding above.
 
 # %%
 def main(argv=None):
@@ -100,7 +102,7 @@ def main(argv=None):
         value = sigmoid(lstm[f"W_{gate}"] @ hx + lstm[f"b_{gate}"])
         print(f"  LSTM {name} gate {gate}_T = {np.round(value, 3).tolist()}")
 
-    # ## Gradients through time: ||dh_t/dh_0|| against the largest eigenvalue of W
+    # ## Gradients through time: ||dh_t/dh_0|| against the largest eigenvalue of W_h
     print("\n||dh_t/dh_0||      t = 1        t = 10       t = 20       t = 50")
     for activation in ("linear", "tanh"):
         for radius in (0.8, 1.0, 1.2):

@@ -2,8 +2,11 @@
 Title: Tensors and tf.GradientTape (Listings 1.1 and 1.2)
 Description: eager tensors, a matrix product, and the GradientTape training loop on a TL model.
 
-Listing 1.1 multiplies two constant integer matrices eagerly: the result is a tensor you can
-print at once, ``[[5], [5]]`` of shape (2, 1) and dtype int32.
+Listing 1.1 multiplies two constant integer matrices eagerly: the result is a tensor that holds
+its value and can be printed at once, ``[[5], [5]]`` of shape (2, 1) and dtype int32. (The text
+of 1.10.1 describes TensorFlow 1's tensors, which held no value until a session ran them; TF 2
+has no session: errata tf1-tensors. Only the product is printed here, not the listing's commented
+tensors: errata listing-1.1-output.)
 
 Listing 1.2 is the training loop ``train(model, dataset, optimizer)``: forward under a
 ``tf.GradientTape``, a loss, ``tape.gradient`` over ``model.trainable_weights``,
@@ -39,8 +42,9 @@ from dlbook.seed import set_seed
 
 # %% [markdown]
 # ## Listing 1.1: eager tensors
-# In TensorFlow 2 an operation runs at once and returns a tensor whose value can be printed
-# right away: a 2x2 integer matrix times a 2x1 one gives a 2x1 int32 tensor.
+# In TensorFlow 2 an operation runs at once and returns a tensor that holds its value (no graph,
+# no session: the chapter's text describes TensorFlow 1, errata tf1-tensors): a 2x2 integer
+# matrix times a 2x1 one gives a 2x1 int32 tensor.
 
 # %%
 # Listing 1.1

@@ -109,7 +109,7 @@ def main(argv=None):
     # Model: Listing 1.4, dynamic, in eval mode, given the static model's weights
     MLP = MLPModel()
     MLP.eval()
-    copy_weights(static_mlp, MLP)
+    copy_weights(static_mlp, MLP)  # added: the static model's weights, to compare the outputs
     outputs_1 = MLP(data, foo=True)  # softmax
     outputs_2 = MLP(data, foo=False)  # logits
 

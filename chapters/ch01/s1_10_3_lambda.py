@@ -105,11 +105,12 @@ def keras_in_lambda():
 
 # %% [markdown]
 # ## Training the wrapped model
-# A few steps of SGD on y = x^2 show that the Keras weights inside the TensorLayer model learn.
+# The listing stops at the class; 50 steps of Adam on y = x^2 (not in the book) show that the
+# Keras weights inside the TensorLayer model learn with it.
 
 # %%
 def train_customize_model(model, data_x, data_y, steps=50, learning_rate=0.1):
-    """The listing's loop: MSE, Adam; returns the loss before and after the steps."""
+    """A training loop the listing does not print: MSE, Adam; returns the loss at the first and the last step."""
     optimizer = tf.optimizers.Adam(learning_rate=learning_rate)
     model.train()
     losses = []

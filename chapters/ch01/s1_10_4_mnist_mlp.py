@@ -152,8 +152,8 @@ def main(argv=None):
         batch_size=args.batch_size,  # book: batch_size=256,
         n_epoch=args.epochs,  # book: n_epoch=20,
         X_val=X_val, y_val=y_val, eval_train=True,
-        seed=args.seed, session=run, strategy=None if args.strategy == "default" else strategy,
-        tensorboard_dir=args.tensorboard,
+        seed=args.seed, session=run, strategy=None if args.strategy == "default" else strategy,  # added: resumable runs
+        tensorboard_dir=args.tensorboard,  # added: TensorBoard logs
     )
     if history["time"]:
         print(f"time per epoch: {statistics.median(history['time']):.1f} s (median of {len(history['time'])})")

@@ -15,13 +15,13 @@ def get_seq2seq_model(vocabulary_size, decoder_seq_length=20, n_layer=3, n_units
     """
     # Seq2seq model
     model_ = Seq2seq(
-        decoder_seq_length=decoder_seq_length,
+        decoder_seq_length=decoder_seq_length,  # the decoder's training length (errata seq2seq-call-comments)
         cell_enc=tf.keras.layers.GRUCell,
         cell_dec=tf.keras.layers.GRUCell,
         n_layer=n_layer,  # book: n_layer=3,
         n_units=n_units,  # book: n_units=256,
         embedding_layer=tl.layers.Embedding(vocabulary_size=vocabulary_size,
-                                            embedding_size=emb_dim),
+                                            embedding_size=emb_dim),  # shared by encoder and decoder
     )
     return model_
 

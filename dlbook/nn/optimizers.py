@@ -38,10 +38,12 @@ class Adam:
     """Algorithm 1.2 (Kingma & Ba, 2015) on a list of NumPy arrays, updated in place.
 
         m <- beta1 m + (1 - beta1) g             v <- beta2 v + (1 - beta2) g^2
-        m_hat = m / (1 - beta1^t)                v_hat = v / (1 - beta2^t)
+        m_hat = m / (1 - beta1^t)                v_hat = v / (1 - beta2^t)   (bias corrections)
         theta <- theta - lr * m_hat / (sqrt(v_hat) + epsilon)
 
-    The book's line 9 reads theta <- theta - lr * m_hat / sqrt(v_hat + epsilon), with epsilon
+    m and v are the moving averages (the moments; beta1 and beta2 their decay rates), m_hat and
+    v_hat the bias-corrected moments (the book's comments on lines 7-8 call them moving averages:
+    errata adam-bias-correction). The book's line 9 reads theta <- theta - lr * m_hat / sqrt(v_hat + epsilon), with epsilon
     inside the root; ``epsilon_inside_sqrt=True`` reproduces it to show the difference.
     """
 

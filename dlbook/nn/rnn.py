@@ -28,9 +28,10 @@ def init_simple_cell(units, inputs, seed=0, scale=0.5):
 def simple_rnn_cell(x, h, params):
     """(1.25) as printed: h_t = W [x_t; h_(t-1)] + b, linear (no activation).
 
-    params {"W": (units, inputs + units), "b": (units,)}. Stacked over time the states are a
-    linear function of the inputs, so W's eigenvalues alone decide whether gradients vanish or
-    explode (1.9); the usual cell adds tanh (:func:`tanh_rnn_cell`)."""
+    params {"W": (units, inputs + units), "b": (units,)}. W is not square: its last ``units``
+    columns, the recurrent block W_h, carry h_(t-1), so dh_t/dh_(t-k) = W_h^k and the eigenvalues
+    of W_h (its spectral radius) decide whether gradients vanish or explode (errata
+    rnn-eigenvalues); the usual cell adds tanh (:func:`tanh_rnn_cell`)."""
     return params["W"] @ np.concatenate([x, h]) + params["b"]
 
 
@@ -129,7 +130,7 @@ def recurrent_matrix(units, radius, seed=0):
 
 
 def gradient_through_time(W, steps, h0, activation="linear", xs=None):
-    """Backpropagate through h_t = f(W h_(t-1) + x_t) by hand:
+    """Backpropagate through h_t = f(W h_(t-1) + x_t) by hand, W the (square) recurrent block W_h:
 
         dh_t/dh_0 = diag(f'(a_t)) W  ...  diag(f'(a_1)) W,   a_t = W h_(t-1) + x_t
 
