@@ -95,8 +95,13 @@ def fix_rnn_forward():
 
 
 def _check_sequence_length(lengths, inputs_shape):
-    """TL's checks of a list / array ``sequence_length`` (a wrong index would gather zeros on a GPU)."""
+    """TL's checks of a list / array ``sequence_length`` (a wrong index would gather zeros on a GPU),
+    with TL's exception types: TypeError for what is not a list of integers, ValueError for values."""
+    if not isinstance(lengths, (list, np.ndarray)):
+        raise TypeError(f"sequence_length should be either None or a list of integers, got {type(lengths).__name__}")
     lengths = np.asarray(lengths)
+    if lengths.size and not np.issubdtype(lengths.dtype, np.integer):
+        raise TypeError(f"sequence_length should be a list of integers, got {lengths.tolist()}")
     batch_size, total_steps = inputs_shape[0], inputs_shape[1]
     if lengths.ndim != 1 or (batch_size is not None and len(lengths) != batch_size):
         raise ValueError(f"sequence_length should hold {batch_size} lengths (one per sequence), got {lengths.tolist()}")

@@ -20,7 +20,7 @@ import dlbook  # noqa: F401  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imp
 import tensorflow as tf
 
 from dlbook.errors import DlbookError, UsageError
-from dlbook.cli.options import positive_int
+from dlbook.cli.options import cpu_devices, max_cpu_devices
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]}, '
@@ -35,8 +35,9 @@ def split_cpu(n):
     """Split the first CPU into ``n`` logical devices (CPU:0 .. CPU:n-1), e.g. to run
     MirroredStrategy with n replicas on a machine without GPUs. Calling it again with the same
     ``n`` does nothing. Must run before TensorFlow initialises its devices."""
-    if not isinstance(n, int) or n < 1:
-        raise UsageError(f"split_cpu needs a positive number of devices, got {n!r}")
+    if not isinstance(n, int) or not 1 <= n <= max_cpu_devices():
+        raise UsageError(f"split_cpu needs 1 to {max_cpu_devices()} devices on this machine (4 per CPU core), "
+                         f"got {n!r}")
     cpu = tf.config.list_physical_devices("CPU")[0]
     current = tf.config.get_logical_device_configuration(cpu)
     if current is not None and len(current) == n:
@@ -135,7 +136,7 @@ def add_strategy_args(parser):
     parser.add_argument("--strategy", choices=STRATEGIES, default="default",
                         help="data-parallel training: one device, MirroredStrategy over the local "
                              "GPUs (or CPU devices), or MultiWorkerMirroredStrategy from TF_CONFIG")
-    parser.add_argument("--cpu-devices", type=positive_int, default=None, metavar="N",
+    parser.add_argument("--cpu-devices", type=cpu_devices, default=None, metavar="N",
                         help="split the CPU into N logical devices (for --strategy mirrored "
                              "without GPUs)")
     return parser
@@ -151,7 +152,7 @@ def setup_from_argv(argv):
     parser.add_argument("--cpu-devices", default=None)
     try:
         args, _ = parser.parse_known_args(argv)
-        setup(args.strategy, positive_int(args.cpu_devices) if args.cpu_devices else None)
+        setup(args.strategy, cpu_devices(args.cpu_devices) if args.cpu_devices else None)
     except (argparse.ArgumentError, argparse.ArgumentTypeError, DlbookError):
         pass
 

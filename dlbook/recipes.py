@@ -42,7 +42,7 @@ import tensorflow as tf
 from dlbook.data.transforms import test_transform, train_transform
 from dlbook.data.dataset import ArrayDataset
 from dlbook.errors import UsageError
-from dlbook.cli.options import non_negative_float, non_negative_int, positive_float, positive_int
+from dlbook.cli.options import int_option, momentum, non_negative_float, positive_float
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")
@@ -207,17 +207,17 @@ def add_recipe_args(parser):
                        help="book: the listing (Adam 1e-4); tuned: SGD + cosine schedule + weight decay")
     group.add_argument("--optimizer", choices=OPTIMIZERS, help="1.6.2: adam, or sgd (Nesterov momentum)")
     group.add_argument("--learning-rate", type=positive_float, help="the (peak) learning rate")
-    group.add_argument("--momentum", type=non_negative_float, help="SGD's Nesterov momentum")
+    group.add_argument("--momentum", type=momentum, help="SGD's Nesterov momentum")
     group.add_argument("--schedule", choices=SCHEDULES, help="1.6.2: constant, or warm-up + cosine decay to 0")
     group.add_argument("--warmup-epochs", type=non_negative_float, help="the cosine schedule's linear warm-up")
     group.add_argument("--weight-decay", type=non_negative_float, help="1.7.2: lambda of the L2 penalty on the kernels")
     group.add_argument("--dense-keep", type=_fraction, help="1.7.3: keep probability of dropout after the "
                                                             "hidden Dense layers (1: none)")
     group.add_argument("--batch-norm", type=_on_off, metavar="on|off", help="1.7.4: the printed BatchNorm2d layers")
-    group.add_argument("--early-stopping", type=non_negative_int, metavar="PATIENCE",
+    group.add_argument("--early-stopping", type=int_option("early_stopping"), metavar="PATIENCE",
                        help="1.7.5: stop after PATIENCE epochs without a better validation accuracy and "
                             "restore the best epoch's weights (0: off)")
-    group.add_argument("--validation-images", type=positive_int,
+    group.add_argument("--validation-images", type=int_option("validation_images"),
                        help="images held out of the training set for early stopping (default 2000; "
                             "50 of the tiny subset)")
     return parser

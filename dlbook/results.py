@@ -14,6 +14,8 @@ from pathlib import Path
 from dlbook.errors import DataError
 
 ABLATION_DIR = Path(__file__).resolve().parents[1] / "docs" / "results" / "cifar10" / "ablation"
+if not ABLATION_DIR.is_dir():  # an installed wheel: its copy (setup.py)
+    ABLATION_DIR = Path(__file__).resolve().parent / "results_data" / "cifar10" / "ablation"
 _FIELDS = ("row", "label", "base", "order", "seed", "command", "history")
 
 

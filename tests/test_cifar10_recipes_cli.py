@@ -138,7 +138,7 @@ def test_resume_refuses_another_recipe_naming_the_option(tmp_path, capsys):
     (["--dense-keep", "1.5"], "--dense-keep"), (["--dense-keep", "0"], "--dense-keep"),
     (["--weight-decay", "-1"], "--weight-decay"), (["--weight-decay", "nan"], "--weight-decay"),
     (["--recipe", "fast"], "--recipe"), (["--batch-norm", "maybe"], "--batch-norm"),
-    (["--early-stopping", "-2"], "--early-stopping"), (["--learning-rate", "inf"], "learning_rate"),
+    (["--early-stopping", "-2"], "--early-stopping"), (["--learning-rate", "inf"], "--learning-rate"),
     (["--recipe", "tuned", "--epochs", "2"], "warmup_epochs"),
     (["--early-stopping", "2", "--validation-images", "40"], "--validation-images"),
 ])

@@ -299,11 +299,19 @@ def test_rnn_honours_a_given_sequence_length():
     np.testing.assert_allclose(tl_state[1].numpy(), keras_rnn(x[1:2])[0].numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("lengths", [[7, 3, 5], [7, 3, 5, 8], [7, 3, 5, -1], [7.0, 3.0, 5.0, 1.0]])
-def test_rnn_rejects_a_wrong_sequence_length(lengths):
+@pytest.mark.parametrize("lengths, error", [([7, 3, 5], ValueError), ([7, 3, 5, 8], ValueError),
+                                           ([7, 3, 5, -1], ValueError), ([7.0, 3.0, 5.0, 1.0], TypeError),
+                                           (1, TypeError), ("7", TypeError)])
+def test_rnn_rejects_a_wrong_sequence_length(lengths, error):
+    """The exception types are TensorLayer's (its own forward raises the same), except for a
+    negative length, which TL lets through and we refuse as a value."""
     layer = tl.layers.RNN(cell=tf.keras.layers.GRUCell(6), in_channels=5)
-    with pytest.raises(ValueError, match="sequence_length should"):
+    with pytest.raises(error, match="sequence_length should"):
         layer.forward(sequences(), sequence_length=lengths)
+    if lengths != [7, 3, 5, -1]:
+        with pytest.raises(error):
+            tl.layers.RNN.forward.__wrapped__(layer, sequences(), sequence_length=lengths,
+                                              initial_state=layer.cell.get_initial_state(batch_size=4))
 
 
 def test_tl_rnn_forward_is_eager_only_even_with_a_zero_state():

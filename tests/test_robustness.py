@@ -522,7 +522,7 @@ def test_bad_option(capsys, case):
 
 # ---------------------------------------------------------------- a run directory is never clobbered
 def test_1_10_4_keeps_the_saved_run_when_a_new_one_fails(tmp_path, capsys):
-    """A new run that diverges (--learning-rate inf) must leave the saved run as it was: the old
+    """A new run that diverges (--learning-rate 1e30) must leave the saved run as it was: the old
     1.10.4 deleted its checkpoint first, then said it was "left as it was"."""
     out = tmp_path / "out"
     assert dlbook(["run", "1.10.4", "--epochs", "1", "--output-dir", str(out)]) == 0
@@ -532,10 +532,10 @@ def test_1_10_4_keeps_the_saved_run_when_a_new_one_fails(tmp_path, capsys):
     assert code == 2
     assert_one_line_error(err, f"{out} already holds a run of `dlbook run 1.10.4`, 1 epoch(s) done: add "
                                f"--resume to continue it, or --overwrite to start a new one")
-    code, _, err = run(capsys, "run", "1.10.4", "--epochs", "1", "--overwrite", "--learning-rate", "inf",
+    code, _, err = run(capsys, "run", "1.10.4", "--epochs", "1", "--overwrite", "--learning-rate", "1e30",
                        "--output-dir", str(out))
     assert code == 1
-    assert_one_line_error(err, "the loss became nan at epoch 1, step 2 of 10: training diverged",
+    assert_one_line_error(err, "the loss became", "at epoch 1, step", "of 10: training diverged",
                           f"the run already in {out} was left as it was")
     assert {name: (out / name).read_bytes() for name in before} == before
     load_weights(get_mlp_model([None, 784]), out / "model.h5")

@@ -151,9 +151,11 @@ def test_resume_with_nothing_to_resume_and_files_of_an_older_dlbook(tmp_path):
                                          r"leave out --resume to start one"):
         session.open(tmp_path / "none", resume=True)
     (tmp_path / "model.h5").write_bytes(b"weights of an older dlbook run")
-    with pytest.raises(UsageError, match=r"already holds files of an earlier run: model.h5"):
+    with pytest.raises(UsageError, match=r"an older dlbook wrote \(model.h5\); a run never adopts them on its "
+                                         r"own: add --overwrite") as refused:
         session.open(tmp_path)
-    with pytest.raises(UsageError, match=r"older dlbook \(model.h5\), which cannot be resumed"):
+    assert "--resume" not in str(refused.value)  # such files cannot be resumed: never offered
+    with pytest.raises(UsageError, match=r"not written by dlbook \(model.h5\), which cannot be resumed"):
         session.open(tmp_path, resume=True)
     assert not session.open(tmp_path, overwrite=True).resuming
 
@@ -330,7 +332,7 @@ def test_a_damaged_run_record_is_one_clear_error(tmp_path):
     run.save()
     (tmp_path / "run.json").resolve().write_text("{not json")
     from dlbook.errors import CheckpointError
-    with pytest.raises(CheckpointError, match=r"run.json is not the record of a dlbook run \(JSONDecodeError: .*"
+    with pytest.raises(CheckpointError, match=r"run.json is not valid JSON \(Expecting .*; not the record of a dlbook run: "
                                               rf"--overwrite starts a new run in {tmp_path}"):
         session.open(tmp_path, resume=True)
     assert not session.open(tmp_path, overwrite=True).resuming

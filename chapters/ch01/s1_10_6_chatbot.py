@@ -46,7 +46,8 @@ from dlbook.chat.store import load_chatbot, save_run_files
 from dlbook.chat.vocab import Vocabulary, distinct_pairs, make_arrays, tokenize
 from dlbook.errors import UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
-from dlbook.cli.options import add_training_args, make_parser, non_negative_int, positive_float, positive_int, random_seed
+from dlbook.cli.options import (add_training_args, check_fits, int_option, make_parser, positive_float,
+                                random_seed, seq2seq_weights)
 from dlbook.seed import set_seed
 
 PROG = "dlbook run 1.10.6"
@@ -72,22 +73,22 @@ def build_parser():
                              "with TensorLayer's idx_q.npy, idx_a.npy, metadata.pkl")
     parser.add_argument("--categories", default=DEFAULT_CATEGORIES,
                         help="chatterbot-corpus categories, comma-separated, or 'all'")
-    parser.add_argument("--max-pairs", type=positive_int, default=None,
+    parser.add_argument("--max-pairs", type=int_option("max_pairs"), default=None,
                         help="use only the first N pairs")
-    parser.add_argument("--min-count", type=positive_int, default=1,
+    parser.add_argument("--min-count", type=int_option("min_count"), default=1,
                         help="words seen fewer times become unk (chatterbot / TSV corpora)")
-    parser.add_argument("--query-len", type=positive_int, default=20, help="encoder length in words")
-    parser.add_argument("--decoder-seq-length", type=positive_int, default=20,
+    parser.add_argument("--query-len", type=int_option("query_len"), default=20, help="encoder length in words")
+    parser.add_argument("--decoder-seq-length", type=int_option("decoder_seq_length"), default=20,
                         help="decoder length (reply words + end token)")
-    parser.add_argument("--n-layer", type=positive_int, default=3, help="GRU layers")
-    parser.add_argument("--n-units", type=positive_int, default=256, help="GRU units per layer")
-    parser.add_argument("--emb-dim", dest="embedding_size", type=positive_int, default=1024,
+    parser.add_argument("--n-layer", type=int_option("n_layer"), default=3, help="GRU layers")
+    parser.add_argument("--n-units", type=int_option("n_units"), default=256, help="GRU units per layer")
+    parser.add_argument("--emb-dim", dest="embedding_size", type=int_option("embedding_size"), default=1024,
                         help="word embedding size (the printed call's emb_dim, whose value the chapter "
                              "does not give; 1024 is TensorLayer's seq2seq-chatbot repository's)")
     parser.add_argument("--learning-rate", type=positive_float, default=0.001, help="Adam learning rate")
-    parser.add_argument("--top-n", type=positive_int, default=3,
+    parser.add_argument("--top-n", type=int_option("top_n"), default=3,
                         help="top-n sampling for the replies printed each epoch")
-    parser.add_argument("--sample-every", type=non_negative_int, default=1, metavar="N",
+    parser.add_argument("--sample-every", type=int_option("sample_every"), default=1, metavar="N",
                         help="print replies to the seed queries every N epochs (0: never)")
     return parser
 
@@ -119,6 +120,14 @@ def load_corpus(args):
     query_words, reply_words = query_words[:args.max_pairs], reply_words[:args.max_pairs]
     vocab = Vocabulary.build(query_words + reply_words, min_count=args.min_count)
     return [vocab.encode(q) for q in query_words], [vocab.encode(r) for r in reply_words], vocab
+
+
+# %%
+def check_model_fits(args, vocabulary_size):
+    """Refuse model sizes whose weights, gradients and Adam state exceed this machine's memory."""
+    check_fits(seq2seq_weights(vocabulary_size, args.n_layer, args.n_units, args.embedding_size),
+               f"--n-layer {args.n_layer}, --n-units {args.n_units}, --emb-dim {args.embedding_size} and a "
+               f"vocabulary of {vocabulary_size:,} words")
 
 
 # %%
@@ -176,6 +185,7 @@ class SampleReplies(train.Hook):
 # %%
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    check_model_fits(args, vocabulary_size=4)  # before any data loads; again once the vocabulary is known
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS)
     set_seed(args.seed)
 
@@ -185,6 +195,7 @@ def main(argv=None):
         raise UsageError("the corpus has no query/reply pairs; check --corpus, --categories and --max-pairs")
     enc, dec, target, mask = make_arrays(query_ids, reply_ids, vocab, args.query_len, args.decoder_seq_length)
     run.fix(vocabulary_size=len(vocab), n_pairs=len(enc))
+    check_model_fits(args, len(vocab))
     print(f"corpus: {len(enc)} distinct pairs, vocabulary {len(vocab)} words, "
           f"query length {args.query_len}, decoder length {args.decoder_seq_length}")
 
@@ -226,10 +237,10 @@ def build_chat_parser():
     parser.add_argument("--mode", choices=MODES, default="sample",
                         help="greedy: the most likely word each step (one reply); sample: several "
                              "replies, top-n sampled; beam: the K most likely distinct replies")
-    parser.add_argument("--replies", type=positive_int, default=3, metavar="K",
+    parser.add_argument("--replies", type=int_option("replies"), default=3, metavar="K",
                         help="replies per query (sample and beam)")
-    parser.add_argument("--top-n", type=positive_int, default=3, help="top-n for --mode sample")
-    parser.add_argument("--beam-width", type=positive_int, default=5,
+    parser.add_argument("--top-n", type=int_option("top_n"), default=3, help="top-n for --mode sample")
+    parser.add_argument("--beam-width", type=int_option("beam_width"), default=5,
                         help="beam width for --mode beam (at least K)")
     parser.add_argument("--query", default=None, help="answer this one query and exit")
     parser.add_argument("--scores", action="store_true",

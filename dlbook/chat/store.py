@@ -4,6 +4,9 @@ import os
 
 from dlbook.chat.vocab import Vocabulary, write_json
 from dlbook.errors import CheckpointError
+from dlbook.cli.options import INT_RANGES, check_fits, seq2seq_weights
+from dlbook.files.schema import read_json
+from dlbook.session.rundir import RunDir
 
 CONFIG_NAME, VOCAB_NAME, WEIGHTS_NAME = "config.json", "vocab.json", "model.h5"
 MODEL_KEYS = ("vocabulary_size", "decoder_seq_length", "n_layer", "n_units", "embedding_size")
@@ -17,14 +20,30 @@ def save_run_files(directory, config, vocab):
 
 
 # The fields the read side uses, with the range each must be in (type: int, never bool).
-CONFIG_FIELDS = {
-    "vocabulary_size": (4, 10_000_000),  # at least the 4 special tokens
-    "decoder_seq_length": (1, 10_000),
-    "n_layer": (1, 100),
-    "n_units": (1, 65_536),
-    "embedding_size": (1, 65_536),
-    "query_len": (1, 10_000),
-}
+# One definition each, shared with the options that set them (dlbook.cli.options.INT_RANGES).
+CONFIG_FIELDS = {key: INT_RANGES[key] for key in (*MODEL_KEYS, "query_len")}
+
+
+MAX_CONFIG_BYTES = 16 * 2**20  # the losses of a million epochs
+
+
+def run_file(directory, name):
+    """The path of the file ``name`` of a chatbot folder, or None when it has none.
+
+    A plain file in the folder is read as it is (a folder of an older dlbook, or a copy that
+    followed the links); a link must lead to that file of the snapshot in force: dlbook never
+    follows a link out of a run directory.
+    """
+    path = os.path.join(directory, name)
+    if os.path.lexists(path) and not os.path.islink(path):
+        return path
+    checked = RunDir(directory).file(name)  # a regular file of the snapshot in force, or None
+    if not os.path.lexists(path):
+        return checked
+    if checked is None or os.path.realpath(path) != os.path.realpath(checked):
+        raise CheckpointError(f"{path} is a link to {os.path.realpath(path)}, not to the {name} of the run's "
+                              f"snapshot in force: dlbook never follows a link out of a run directory")
+    return path
 
 
 def read_config(directory):
@@ -33,7 +52,6 @@ def read_config(directory):
     Raises CheckpointError naming the folder or the file (and the field) when ``directory`` is a
     file, holds no config.json, or its config.json is not JSON or has a field of the wrong kind.
     """
-    path = os.path.join(directory, CONFIG_NAME)
     if os.path.isfile(directory):
         parent = os.path.dirname(os.path.abspath(directory))
         shown = os.path.dirname(str(directory)) or "."
@@ -41,16 +59,11 @@ def read_config(directory):
                 else "")
         raise CheckpointError(f"{directory} is a file, not a chatbot folder: give the folder that holds "
                               f"{CONFIG_NAME}, {VOCAB_NAME} and {WEIGHTS_NAME}{hint}")
-    if not os.path.isfile(path):
+    path = run_file(directory, CONFIG_NAME)
+    if path is None:
         raise CheckpointError(f"no trained chatbot in {directory}: {CONFIG_NAME} not found "
                               f"(train one with `dlbook run 1.10.6 --output-dir {directory}`)")
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from None
-    except OSError as exc:
-        raise CheckpointError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    config = read_json(path, MAX_CONFIG_BYTES)
     if not isinstance(config, dict):
         raise CheckpointError(f"{path} holds a JSON {type(config).__name__}, expected an object with the "
                               f"fields {', '.join(CONFIG_FIELDS)}: not a dlbook chatbot config")
@@ -72,7 +85,10 @@ def build_chatbot(directory):
     from dlbook.models.seq2seq import get_seq2seq_model
 
     config = read_config(directory)
-    vocab = Vocabulary.load(os.path.join(directory, VOCAB_NAME))
+    check_fits(seq2seq_weights(*(config[k] for k in ("vocabulary_size", "n_layer", "n_units", "embedding_size"))),
+               f"{os.path.join(directory, CONFIG_NAME)}'s sizes", training=False, error=CheckpointError)
+    vocab_path = run_file(directory, VOCAB_NAME)
+    vocab = Vocabulary.load(vocab_path or os.path.join(directory, VOCAB_NAME))
     if len(vocab) != config["vocabulary_size"]:
         raise CheckpointError(f"{directory}: vocab.json has {len(vocab)} words but config.json says "
                               f"vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
@@ -87,5 +103,5 @@ def load_chatbot(directory):
     from dlbook.files.checkpoints import load_weights
 
     bot = build_chatbot(directory)
-    load_weights(bot.model, os.path.join(directory, WEIGHTS_NAME))
+    load_weights(bot.model, run_file(directory, WEIGHTS_NAME) or os.path.join(directory, WEIGHTS_NAME))
     return bot

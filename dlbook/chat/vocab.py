@@ -1,5 +1,6 @@
 """Tokenizer, vocabulary and the padded arrays the Seq2seq chatbot trains on (no TensorFlow here)."""
 import json
+import os
 import re
 from collections import Counter
 
@@ -28,6 +29,9 @@ def distinct_pairs(query_ids, reply_ids):
     """
     pairs = dict.fromkeys((tuple(q), tuple(r)) for q, r in zip(query_ids, reply_ids))
     return [list(q) for q, _ in pairs], [list(r) for _, r in pairs]
+
+
+MAX_VOCAB_BYTES = 512 * 2**20  # 10,000,000 words of up to ~50 bytes
 
 
 class Vocabulary:
@@ -105,15 +109,10 @@ class Vocabulary:
         Raises DataError naming the file and the field when the file is missing, not JSON, or a
         field is absent or of the wrong kind; JSON holds only data, so nothing in it can run.
         """
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            raise DataError(f"vocabulary file not found: {path}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataError(f"vocabulary file {path} is not valid JSON ({exc})") from None
-        except OSError as exc:
-            raise DataError(f"vocabulary file {path} cannot be read ({exc.strerror or exc})") from None
+        from dlbook.files.schema import read_json
+        if not os.path.lexists(path):
+            raise DataError(f"vocabulary file not found: {path}")
+        data = read_json(path, MAX_VOCAB_BYTES, error=DataError)  # a regular file, size and depth bounded
         try:
             return cls.from_json(_checked_vocab_json(data))
         except DataError as exc:

@@ -1,4 +1,7 @@
 """Running a command with dlbook's error handling: user errors as one line, exit codes."""
+import contextlib
+import errno
+import os
 import signal
 import sys
 
@@ -12,32 +15,74 @@ def guarded(func, argv):
     failed save), 2 a usage error, 128 + the signal's number when stopped by a signal (130 for
     Ctrl-C, 143 for SIGTERM).
     """
-    debug = "--debug" in argv
     try:
-        return int(func(argv) or 0)
+        return _guarded(func, argv)
+    finally:
+        rundir = sys.modules.get("dlbook.session.rundir")
+        if rundir is not None:  # the command's run directories are free again
+            rundir.release_all()
+
+
+_OUTPUT_ERRORS = (errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT, errno.EFBIG)
+
+
+def robust_output():
+    """Make printing never raise for an encoding: what a narrow terminal encoding (e.g.
+    PYTHONIOENCODING=ascii) cannot show is printed as backslash escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")
+
+
+def _say(line):
+    """Print ``line`` on stderr; a closed or full stderr is ignored (there is nowhere else to say it)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def _drop_stdout():
+    """Stop writing to a stdout that failed, so that the flush at exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.stdout = None
+
+
+def _guarded(func, argv):
+    debug = "--debug" in argv
+    robust_output()
+    try:
+        code = int(func(argv) or 0)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a full or closed stdout fails here, inside the handlers below
+        return code
     except DlbookError as exc:
         if debug:
             raise
-        print(f"dlbook: error: {exc}", file=sys.stderr)
+        _say(f"dlbook: error: {exc}")
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt as exc:
         if debug:
             raise
         signum = getattr(exc, "signum", signal.SIGINT)
-        print("dlbook: interrupted" if signum == signal.SIGINT
-              else f"dlbook: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+        _say("dlbook: interrupted" if signum == signal.SIGINT else f"dlbook: stopped by {signal.Signals(signum).name}")
         return 128 + signum
     except BrokenPipeError:
         # The reader went away (e.g. 'dlbook list | head'): stop quietly, as Unix tools do.
-        sys.stdout = None
+        _drop_stdout()
         return 0
     except OSError as exc:
         # A path the user gave cannot be used (a file where a directory should be, no permission,
-        # disk full): one line naming the path; OSErrors without a path are bugs and keep their traceback.
-        if debug or exc.filename is None:
+        # disk full): one line naming the path. Without a path: the output (stdout on a full disk,
+        # /dev/full) failed; any other OSError without a path is a bug and keeps its traceback.
+        if debug or (exc.filename is None and exc.errno not in _OUTPUT_ERRORS):
             raise
-        print(f"dlbook: error: cannot use {exc.filename}: {exc.strerror}; check the path and its "
-              f"permissions or give another one (--debug shows the traceback)", file=sys.stderr)
+        if exc.filename is None:
+            _drop_stdout()
+            _say(f"dlbook: error: cannot write the output: {exc.strerror}; free some space or send it elsewhere")
+            return 1
+        _say(f"dlbook: error: cannot use {exc.filename}: {exc.strerror}; check the path and its "
+             f"permissions or give another one (--debug shows the traceback)")
         return 1
 
 

@@ -1,6 +1,8 @@
 """Every section as a notebook: ``dlbook notebook SECTION|all [--out DIR] [--execute]`` (docs/design.md)."""
 import ast
 import io
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -155,17 +157,38 @@ def execute(nb, cwd, timeout=600, km=None):
     return nb
 
 
-def write_notebook(number, out_dir, run=False, timeout=600):
-    """Write ``<out_dir>/<module>.ipynb`` (executed in ``out_dir`` when ``run``); return its path."""
+def write_notebook(number, out_dir, run=False, timeout=600, overwrite=False):
+    """Write ``<out_dir>/<module>.ipynb`` (executed in ``out_dir`` when ``run``) atomically; return
+    its path. A notebook already there (perhaps edited) is replaced only when ``overwrite``."""
     import nbformat
+    from dlbook.files.atomic import atomic_write
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{section_entry(number).module}.ipynb"
     nb = build_notebook(number)
+    text = nbformat.writes(nb) + "\n"
+    if os.path.lexists(path) and not overwrite and not (run is False and _same_notebook(path, text)):
+        raise UsageError(f"{path} already exists and may hold your edits: give another --out, or "
+                         f"--overwrite to replace it")
+    out_dir.mkdir(parents=True, exist_ok=True)
     if run:
         execute(nb, out_dir, timeout=timeout)
-    path = out_dir / f"{section_entry(number).module}.ipynb"
-    nbformat.write(nb, path)
+        text = nbformat.writes(nb) + "\n"
+    atomic_write(path, text.encode("utf-8"))
     return path
+
+
+def _same_notebook(path, text):
+    """True when the regular file ``path`` holds the notebook ``text`` but for its random cell ids
+    (the notebook written again, not edited)."""
+    def cells(notebook):
+        return [{k: v for k, v in cell.items() if k != "id"} for cell in notebook.get("cells", [])]
+    try:
+        if not Path(path).is_file() or Path(path).is_symlink():
+            return False
+        old, new = json.loads(Path(path).read_text("utf-8")), json.loads(text)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(old, dict) and cells(old) == cells(new) and old.get("metadata") == new.get("metadata")
 
 
 def main(argv=None):
@@ -179,10 +202,11 @@ def main(argv=None):
                         help="also run the notebook (in --out, with its parameters cell's quick "
                              "values) so that it is saved with its outputs")
     parser.add_argument("--timeout", type=positive_int, default=600, help="seconds allowed per cell with --execute")
+    parser.add_argument("--overwrite", action="store_true", help="replace notebooks already in --out")
     args = parser.parse_args(argv)
     numbers = [s.number for s in SECTION_LIST] if args.section == "all" else [section_entry(args.section).number]
     for number in numbers:
-        path = write_notebook(number, args.out, run=args.execute, timeout=args.timeout)
+        path = write_notebook(number, args.out, run=args.execute, timeout=args.timeout, overwrite=args.overwrite)
         print(f"{number}: {path}")
     print(f"Open {'them' if len(numbers) > 1 else 'it'} in Jupyter, e.g. 'jupyter lab {args.out}'")
     return 0

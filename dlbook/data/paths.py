@@ -93,8 +93,11 @@ CIFAR10_TRAIN_BATCHES = CIFAR10.one_of[0]
 CIFAR10_TEST_BATCH = "test_batch"
 CIFAR10_META = "batches.meta"
 
-# data/tiny next to the dlbook package, so a clean clone finds it from any working directory.
+# data/tiny next to the dlbook package, so a clean clone finds it from any working directory; an
+# installed wheel carries a copy in dlbook/data/tiny (setup.py).
 REPO_TINY_DIR = Path(__file__).resolve().parents[2] / "data" / "tiny"
+if not REPO_TINY_DIR.is_dir():
+    REPO_TINY_DIR = Path(__file__).resolve().parent / "tiny"
 
 
 def dataset_spec(name):

@@ -1,14 +1,17 @@
 """Weights files (TensorLayer's HDF5 layout) and training checkpoints (weights, optimizer, position), written atomically."""
 import io
 import json
+import stat
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from dlbook.compat import h5_names, nested_layers  # TL's container recursion; str/bytes names
+from dlbook.files import schema
 from dlbook.errors import CheckpointError
 from dlbook.files.atomic import atomic_path, atomic_write  # noqa: F401  (atomic_path re-exported)
+from dlbook.files.schema import file_kind
 
 CHECKPOINT_NAME = "checkpoint.h5"
 _FORMAT = "dlbook-checkpoint-1"
@@ -46,17 +49,77 @@ def _model_entries(layers, prefix=""):
     return entries
 
 
-def file_entries(group, prefix=""):
+MAX_LAYERS, MAX_NAME = 10_000, 1_000  # far beyond any model of the chapter
+
+
+def _link_kind(group, name):
+    """None for a plain (hard) link inside the file, else what the link is, in words."""
+    link = group.get(name, getlink=True)
+    if link is None or isinstance(link, h5py.HardLink):
+        return None
+    if isinstance(link, h5py.ExternalLink):
+        return f"an external link to {link.filename}:{link.path}"
+    if isinstance(link, h5py.SoftLink):
+        return f"a soft link to {link.path}"
+    return "a user-defined link"
+
+
+def _member(group, name, path, kind):
+    """``group[name]``, a plain member of the file of type ``kind`` (h5py.Group or h5py.Dataset)."""
+    where = f"{group.name.rstrip('/')}/{name}"
+    if name not in group:
+        raise CheckpointError(f"{path} lacks {where}: not a complete weights file or checkpoint")
+    link = _link_kind(group, name)
+    if link is not None:
+        raise CheckpointError(f"{path}: {where} is {link}; weights are read only from the file itself: refused")
+    member = group[name]
+    if not isinstance(member, kind):
+        raise CheckpointError(f"{path}: {where} is a {type(member).__name__.lower()}, expected a "
+                              f"{kind.__name__.lower()}")
+    return member
+
+
+def plain_dataset(group, name, path, kinds="f"):
+    """``group[name]`` when it is a plain dataset of the file holding numbers of ``kinds`` (numpy
+    dtype kinds, "f": floats); external storage, external, soft and virtual datasets are refused."""
+    data = _member(group, name, path, h5py.Dataset)
+    where = data.name
+    if data.is_virtual:
+        raise CheckpointError(f"{path}: {where} is a virtual dataset (its data lives in other files): refused")
+    if data.external:
+        source = data.external[0][0]
+        source = source.decode(errors="replace") if isinstance(source, bytes) else source
+        raise CheckpointError(f"{path}: {where} uses external storage (its bytes live in {source}): refused")
+    if data.dtype.kind not in kinds or data.dtype.fields is not None:
+        raise CheckpointError(f"{path}: {where} holds {data.dtype} data, expected "
+                              f"{'floats' if kinds == 'f' else 'numbers'}: not a weights file")
+    return data
+
+
+def names(attrs, key, path, where="/"):
+    """The list of names in attribute ``key`` (checked: a list of at most MAX_LAYERS short strings)."""
+    try:
+        found = h5_names(attrs, key) if np.ndim(attrs[key]) == 1 else None
+    except (TypeError, ValueError, UnicodeDecodeError, OSError):
+        found = None
+    if found is None or len(found) > MAX_LAYERS or any(not n or len(n) > MAX_NAME or n.startswith("/") for n in found):
+        raise CheckpointError(f"{path}: attribute {key!r} of {where} must be a list of at most {MAX_LAYERS:,} "
+                              f"names: not a TensorLayer weights file")
+    return found
+
+
+def file_entries(group, prefix="", path=None):
     """[(layer path, [h5py datasets])] for the layers of a TL-layout group that have weights."""
+    path = path or group.file.filename
     entries = []
-    for name in h5_names(group.attrs, "layer_names"):
-        g = group[name]
+    for name in names(group.attrs, "layer_names", path, group.name):
+        g = _member(group, name, path, h5py.Group)
         if "layer_names" in g.attrs:
-            entries += file_entries(g, f"{prefix}{name}/")
+            entries += file_entries(g, f"{prefix}{name}/", path)
             continue
-        weight_names = h5_names(g.attrs, "weight_names") if "weight_names" in g.attrs else []
+        weight_names = names(g.attrs, "weight_names", path, g.name) if "weight_names" in g.attrs else []
         if weight_names:
-            entries.append((prefix + name, [g[w] for w in weight_names]))
+            entries.append((prefix + name, [plain_dataset(g, w, path) for w in weight_names]))
     return entries
 
 
@@ -74,7 +137,7 @@ def read_layers(group, model, path, assign=lambda var, data: var.assign(data)):
     # errata: weights-h5-check-first
     expected = _model_entries(model.all_layers)
     try:
-        found = file_entries(group)
+        found = file_entries(group, path=path)
     except (KeyError, OSError) as e:
         raise CheckpointError(f"{path} is not a TensorLayer HDF5 weights file ({e})") from None
     if _shapes(expected) != _shapes(found):
@@ -89,15 +152,23 @@ def read_layers(group, model, path, assign=lambda var, data: var.assign(data)):
         raise CheckpointError(
             f"{path} was saved from another architecture ({detail}). "
             f"Expected: {_describe(expected)}. Found: {_describe(found)}")
-    for (_, m_ws), (_, f_ws) in zip(expected, found):
-        for var, data in zip(m_ws, f_ws):
-            assign(var, np.asarray(data))
+    values = []  # every shape fits: read them all (sizes known to be the model's), then assign
+    try:
+        for (_, m_ws), (_, f_ws) in zip(expected, found):
+            values += [(var, np.asarray(data)) for var, data in zip(m_ws, f_ws)]
+    except OSError as e:
+        raise CheckpointError(f"cannot read the weights in {path} (damaged file): {e}") from None
+    for var, data in values:
+        assign(var, data)
 
 
 def _open(path):
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(f"weights file not found: {path}")
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(f"{path} is a {file_kind(mode)}, not a weights file: refused, never opened")
     try:
         return h5py.File(path, "r")
     except OSError as e:
@@ -206,10 +277,13 @@ def load_checkpoint(directory, model, optimizer):
         return None
     _ensure_built(optimizer, model)
     with _open(path) as f:
-        if f.attrs.get("format") != _FORMAT:
-            raise CheckpointError(f"{path} is not a dlbook training checkpoint (no format '{_FORMAT}')")
-        g = f["optimizer"]
-        saved = [g[str(i)] for i in range(len(g.attrs["variable_names"]))]
+        epoch, step, extra = _checkpoint_attrs(f, path)
+        g = _member(f, "optimizer", path, h5py.Group)
+        if not isinstance(g.attrs.get("class"), str):
+            raise CheckpointError(f"{path}: attribute 'class' of /optimizer must be a class name: not a dlbook "
+                                  f"training checkpoint")
+        saved = [plain_dataset(g, str(i), path, kinds="fiu")
+                 for i in range(len(names(g.attrs, "variable_names", path, "/optimizer")))]
         current = list(optimizer.variables)
         if (g.attrs["class"] != type(optimizer).__name__
                 or [tuple(d.shape) for d in saved] != [tuple(v.shape) for v in current]):
@@ -218,8 +292,24 @@ def load_checkpoint(directory, model, optimizer):
                 f"{[tuple(d.shape) for d in saved]}, but the optimizer given is of class "
                 f"{type(optimizer).__name__} with {[tuple(v.shape) for v in current]}. "
                 f"Resume with the same optimizer and model, or use another checkpoint directory")
-        read_layers(f["model"], model, path)
+        read_layers(_member(f, "model", path, h5py.Group), model, path)
         for var, data in zip(current, saved):
             var.assign(np.asarray(data))
-        return {"epoch": int(f.attrs["epoch"]), "step": int(f.attrs["step"]),
-                "extra": json.loads(f.attrs["extra"]), "path": str(path)}
+        return {"epoch": epoch, "step": step, "extra": extra, "path": str(path)}
+
+
+def _checkpoint_attrs(f, path):
+    """(epoch, step, extra) of an open checkpoint, each checked (type, range, JSON bounds)."""
+    if f.attrs.get("format") != _FORMAT:
+        raise CheckpointError(f"{path} is not a dlbook training checkpoint (no format '{_FORMAT}')")
+    counts = []
+    for key in ("epoch", "step"):
+        value = f.attrs.get(key)
+        if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or not 0 <= value <= 10**9:
+            raise CheckpointError(f"{path}: attribute {key!r} must be an integer from 0 to 1,000,000,000, found "
+                                  f"{value!r}: not a checkpoint dlbook wrote")
+        counts.append(int(value))
+    extra = f.attrs.get("extra")
+    if not isinstance(extra, (str, bytes)) or len(extra) > schema.MAX_BYTES:
+        raise CheckpointError(f"{path}: attribute 'extra' must be a JSON text: not a checkpoint dlbook wrote")
+    return (*counts, schema.loads(extra, f"{path} (attribute 'extra')"))

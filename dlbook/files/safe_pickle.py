@@ -24,11 +24,22 @@ class FreqDist(Counter):
         raise pickle.UnpicklingError("a FreqDist with extra state (BUILD), which nltk never writes")
 
 
+def latin1_encode(text, encoding):
+    """Stand-in for ``_codecs.encode``, which Python 3 names to pickle ``bytes`` at protocol 2
+    (``_codecs.encode(text, 'latin1')``); only that form is admitted, so it builds bytes and
+    can do nothing else."""
+    if type(text) is not str or encoding != "latin1":
+        raise pickle.UnpicklingError(f"_codecs.encode with {type(text).__name__}, {encoding!r}: only "
+                                     f"(str, 'latin1'), the form of bytes pickled at protocol 2, is allowed")
+    return text.encode("latin1")
+
+
 CIFAR10_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # written by numpy 1.x (the official files)
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # written by numpy 2
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): latin1_encode,  # bytes re-pickled by Python 3 at protocol 2
 }
 
 TL_METADATA_GLOBALS = {

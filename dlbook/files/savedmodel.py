@@ -2,6 +2,7 @@
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from dlbook.errors import CheckpointError, UsageError
+from dlbook.files.schema import file_kind
 
 FORMATS = ("savedmodel",)
 DEFAULT_DIR_NAME = "savedmodel"
@@ -69,7 +71,16 @@ def _read_shapes(path):
     return None
 
 
-def _identify(path):
+def _identify(path, root=None):
+    """The FoundModel in ``path``, or None. Never opens what is not a regular file, nor (under a
+    directory ``root``) a link leading out of ``root``."""
+    mode = path.stat().st_mode if path.exists() else None
+    if mode is None or not stat.S_ISREG(mode):
+        raise CheckpointError(f"{path} is a {file_kind(mode) if mode else 'dangling link'}, not a weights file: "
+                              f"refused, never opened")
+    if root is not None and not path.resolve().is_relative_to(root.resolve()):
+        raise CheckpointError(f"{path} is a link to {path.resolve()}, outside {root}: dlbook never follows a "
+                              f"link out of a run directory")
     read = _read_shapes(path)
     if read is None:
         return None
@@ -97,13 +108,14 @@ def find_model(path):
     weights. Errors say what was expected.
     """
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path) or not path.exists():
         raise UsageError(f"{path} does not exist: give the --output-dir of a 'dlbook run 1.10.4', "
                          f"1.10.5 or 1.10.6, or a weights .h5 / checkpoint.h5 in it")
-    candidates = [path] if path.is_file() else _h5_files(path)
-    found = [m for m in map(_identify, candidates) if m is not None]
+    root = None if path.is_file() or not path.is_dir() else path
+    candidates = _h5_files(path) if root else [path]
+    found = [m for m in (_identify(c, root) for c in candidates) if m is not None]
     if not found:
-        what = "is not a weights file" if path.is_file() else "holds no chapter model"
+        what = "holds no chapter model" if root else "is not a weights file"
         raise CheckpointError(f"{path} {what}: {_EXPECTED}")
     kinds = sorted({m.kind for m in found})
     if len(kinds) > 1:

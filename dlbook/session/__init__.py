@@ -11,11 +11,11 @@ import time
 
 import numpy as np
 
-from dlbook.files import checkpoints
+from dlbook.files import checkpoints, schema
 from dlbook.errors import CheckpointError, DlbookError, SaveError, UsageError
 from dlbook.files.atomic import write_bytes
 from dlbook.session.progress import EpochProgress
-from dlbook.session.rundir import RUN_FILE, RunDir
+from dlbook.session.rundir import RUN_FILE, SNAPSHOTS, Lock, RunDir
 from dlbook.session.signals import Interrupted, StopRequest, signal_name
 
 __all__ = ["Session", "open", "open_run", "Interrupted"]
@@ -68,8 +68,11 @@ class Session:
 
     def __init__(self, directory=None, *, resume=False, overwrite=False, options=None, command=None,
                  writer=True):
-        self.rundir = None if directory is None else RunDir(directory)
-        self.command, self.writer = command, writer
+        if directory is not None and not str(directory).strip():
+            raise UsageError(f"{'--output-dir' if command else 'checkpoint_dir'} is empty: give the name of "
+                             f"a directory for the run (an empty name would mean the current directory)")
+        self.rundir = None if directory is None else RunDir(directory, adopt=overwrite)
+        self.command, self.writer, self.lock = command, writer, None
         self.epoch, self.step, self.history, self.state = 0, 0, {}, {}
         self.options, self._saved_options = {}, None
         self.model = self.optimizer = None
@@ -77,7 +80,12 @@ class Session:
         self._stop, self._progress, self._n_steps, self._started = StopRequest(), None, None, None
         self.resuming = self._held_before = False
         if self.rundir is not None:
-            self._check_directory(resume, overwrite)
+            try:
+                self._check_directory(resume, overwrite)
+            except BaseException:
+                if self.lock is not None:
+                    self.lock.release()
+                raise
         if options:
             self.fix(**options)
 
@@ -96,29 +104,39 @@ class Session:
         if blocker is not None and not blocker.is_dir():
             raise UsageError(f"cannot create {self._flag('--output-dir', 'checkpoint_dir')} {path}: Not a "
                              f"directory ({blocker} is a file); give a directory that can be written")
-        legacy = self.rundir.legacy_files()
-        holds = self.rundir.snapshot() is not None or bool(legacy)
+        if self.writer:
+            self.lock = Lock(path).acquire()  # a second writer is refused here, before any data loads
+        legacy, foreign = self.rundir.legacy_files(), self.rundir.foreign()
+        holds = self.rundir.snapshot() is not None
         if resume == "auto":
             resume = holds
         if resume and not holds:
+            if legacy:
+                raise UsageError(f"--resume: {path} holds files of a run saved by an older dlbook, or not "
+                                 f"written by dlbook ({', '.join(legacy)}), which cannot be resumed; add "
+                                 f"--overwrite to start afresh there, or give another --output-dir")
             raise UsageError(f"--resume: {path} holds no run to continue; leave out --resume to start one")
         if holds and not resume and not overwrite:
-            raise UsageError(f"{path} already holds {self._describe_saved(legacy)}: add --resume to continue "
+            raise UsageError(f"{path} already holds {self._describe_saved()}: add --resume to continue "
                              f"it, or --overwrite to start a new one (the old one is replaced when the new "
                              f"one first saves), or give another --output-dir")
-        self.resuming, self._held_before = bool(resume), holds
+        if (legacy or foreign) and not holds and not overwrite:
+            listed = legacy + [f"{SNAPSHOTS}/{name}" for name in foreign[:5]] + (["..."] if len(foreign) > 5 else [])
+            raise UsageError(f"{path} holds files that a dlbook run did not write, or that an older dlbook "
+                             f"wrote ({', '.join(listed)}); a run never adopts them on its own: add --overwrite "
+                             f"to start a new run there (it replaces {', '.join(legacy) or 'none of them'} when "
+                             f"it first saves; it never deletes files it did not create), or give another "
+                             f"--output-dir")
+        self.resuming, self._held_before = bool(resume), holds or bool(legacy)
         if resume:
             meta = self.rundir.read_meta()  # a damaged run.json: a CheckpointError naming it
             if meta is None:
-                raise UsageError(f"--resume: {path} holds files of a run saved by an older dlbook "
-                                 f"({', '.join(legacy) or 'no run.json'}), which cannot be resumed; add "
-                                 f"--overwrite to start afresh there, or give another --output-dir")
+                raise UsageError(f"--resume: {path} holds a run without its {RUN_FILE}, which cannot be "
+                                 f"resumed; add --overwrite to start afresh there, or give another --output-dir")
             self._saved_options, self._saved = meta["options"], (meta["epoch"], meta["step"])
 
-    def _describe_saved(self, legacy):
+    def _describe_saved(self):
         """What the run directory holds, in a few words (for the refusal to start a new run)."""
-        if legacy:
-            return f"files of an earlier run: {', '.join(legacy)}"
         try:
             meta = self.rundir.read_meta()
         except CheckpointError:
@@ -159,11 +177,12 @@ class Session:
             optimizer.build(model.trainable_weights)
         if not self.resuming:
             return False
-        snapshot = self.rundir.snapshot()
-        state = checkpoints.load_checkpoint(snapshot, model, optimizer)
-        if state is None:
-            raise CheckpointError(f"{snapshot} has no {checkpoints.CHECKPOINT_NAME}: the run cannot be resumed")
-        extra = state["extra"] or {}
+        path = self.rundir.file(checkpoints.CHECKPOINT_NAME)  # a regular file inside the run, or None
+        if path is None:
+            raise CheckpointError(f"{self.rundir.snapshot()} has no {checkpoints.CHECKPOINT_NAME}: the run cannot "
+                                  f"be resumed; --overwrite starts a new run in {self.directory}")
+        state = checkpoints.load_checkpoint(path.parent, model, optimizer)
+        extra = schema.check(state["extra"], schema.SESSION_EXTRA, f"{path} (attribute 'extra')")
         self.epoch, self.step = state["epoch"], state["step"]
         self.history, self.state, self._sums = extra.get("history", {}), extra.get("state", {}), extra.get("sums")
         if verbose:
