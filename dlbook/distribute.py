@@ -20,7 +20,7 @@ import dlbook  # noqa: F401  (sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imp
 import tensorflow as tf
 
 from dlbook.errors import DlbookError, UsageError
-from dlbook.cli.options import cpu_devices, max_cpu_devices
+from dlbook.options import cpu_devices, max_cpu_devices
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]}, '

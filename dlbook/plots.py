@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from dlbook.errors import UsageError
-from dlbook.cli.options import make_parser
+from dlbook.options import make_parser
 
 DEFAULT_OUT = Path("docs") / "figures"
 DPI = 100
@@ -635,8 +635,3 @@ def main(argv=None):
         generate_results(args.out)
     print(f"Done in {time.perf_counter() - start:.1f} s")
     return 0
-
-
-if __name__ == "__main__":
-    from dlbook.cli.entry import run_section
-    run_section(main)

@@ -42,7 +42,7 @@ import tensorflow as tf
 from dlbook.data.transforms import test_transform, train_transform
 from dlbook.data.dataset import ArrayDataset
 from dlbook.errors import UsageError
-from dlbook.cli.options import int_option, momentum, non_negative_float, positive_float
+from dlbook.options import int_option, momentum, non_negative_float, positive_float
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine")

@@ -10,6 +10,7 @@ import pytest
 
 from chapters.ch01 import s1_10_6_chatbot as chatbot
 from dlbook import cli
+from dlbook.chat import command as chat_command
 from dlbook.chat.store import load_chatbot
 from dlbook.errors import DlbookError, UsageError
 from event_files import read_scalars
@@ -114,14 +115,14 @@ def test_chat_through_a_pipe(trained):
 
 def test_chat_query_once_with_beam_and_sample(trained, capsys):
     out, _ = trained
-    assert chatbot.chat_main(["--checkpoint", out, "--mode", "beam", "--replies", "3",
+    assert chat_command.main(["--checkpoint", out, "--mode", "beam", "--replies", "3",
                               "--query", "good night"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3 and all(line.startswith("> ") for line in lines)
     assert lines[0].startswith("> sleep well   (log p = ")
     scores = [float(line.rsplit("= ", 1)[1].rstrip(")")) for line in lines]
     assert scores == sorted(scores, reverse=True) and len(set(lines)) == 3
-    assert chatbot.chat_main(["--checkpoint", out, "--replies", "4", "--query", "hello", "--seed", "1"]) == 0
+    assert chat_command.main(["--checkpoint", out, "--replies", "4", "--query", "hello", "--seed", "1"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 4
 
 

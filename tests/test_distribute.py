@@ -343,7 +343,7 @@ def test_early_setup_leaves_mistakes_to_the_section_parser(monkeypatch, argv):
 
 
 def test_strategy_options_parse_and_reject_bad_values():
-    from dlbook.cli.options import make_parser
+    from dlbook.options import make_parser
     parser = distribute.add_strategy_args(make_parser(prog="dlbook run x", description="x"))
     args = parser.parse_args(["--strategy", "mirrored", "--cpu-devices", "2"])
     assert (args.strategy, args.cpu_devices) == ("mirrored", 2)

@@ -1,5 +1,6 @@
-"""dlbook export: the chapter models as SavedModels that load in a fresh process without dlbook
-and compute what the TensorLayer models compute (bit-equal logits; the same greedy replies)."""
+"""dlbook export: the chapter models, rebuilt from their runs' records, as SavedModels that load in a
+fresh process without dlbook and compute what the TensorLayer models compute (bit-equal logits;
+the same greedy replies)."""
 import json
 import os
 import random
@@ -11,14 +12,15 @@ import textwrap
 import numpy as np
 import pytest
 
-from dlbook import cli
+from dlbook import cli, session
 from dlbook.files import savedmodel
 from dlbook.chat.store import load_chatbot, save_run_files
 from dlbook.chat.vocab import Vocabulary, tokenize
 from dlbook.files.checkpoints import save_checkpoint, save_weights
 from dlbook.compat import tl  # noqa: F401
-from dlbook.errors import CheckpointError, UsageError
+from dlbook.errors import CheckpointError, DataError, UsageError
 from dlbook.models import get_mlp_model, get_model_batchnorm, get_seq2seq_model
+from dlbook.models import registry
 from dlbook.models.mlp import BOOK_KEEP
 import tensorflow as tf
 
@@ -30,6 +32,14 @@ QUERIES = ["hello", "how are you", "What is your NAME?", "tea tea tea tea tea te
 CHAT_CONFIG = dict(decoder_seq_length=8, n_layer=2, n_units=16, embedding_size=8, query_len=5)
 
 
+def _run(directory, model, builder, *args, **kwargs):
+    """A run directory as a section's session writes it (run.json with the model record)."""
+    run = session.open(directory, options={"program": "a test"})
+    run.record_model(builder, *args, **kwargs)
+    run.restore(model, tf.optimizers.Adam())
+    run.save()
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Run directories as 1.10.4, 1.10.5 and 1.10.6 write them, with seeded random weights;
@@ -37,19 +47,19 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     tf.random.set_seed(1)
     mlp = get_mlp_model([None, 784], keep=BOOK_KEEP)  # the 1.10.4 model, Dropout included
-    save_weights(mlp, root / "mlp" / "model.h5")
-    save_checkpoint(root / "mlp" / "checkpoint", mlp, tf.optimizers.Adam(), 1)
+    _run(root / "mlp", mlp, get_mlp_model, [None, 784], keep=BOOK_KEEP)
     cnn = get_model_batchnorm([None, 24, 24, 3])
     for w in cnn.all_weights:  # BatchNorm moving statistics other than the initial 0 and 1
         if "moving" in w.name:
             w.assign(tf.random.uniform(w.shape, 0.5, 1.5))
-    save_checkpoint(root / "cnn" / "cifar10_cnn", cnn, tf.optimizers.Adam(), 1)
+    _run(root / "cnn", cnn, get_model_batchnorm, [None, 24, 24, 3])
     vocab = Vocabulary.build(PAIRS)
     config = dict(CHAT_CONFIG, vocabulary_size=len(vocab))
     random.seed(2)  # Keras's GRU cells draw their initial weights' seeds from Python's generator
     tf.random.set_seed(2)  # weights whose greedy replies to QUERIES have many lengths, 0 and 8 included
-    bot = get_seq2seq_model(**{k: v for k, v in config.items() if k not in ("query_len", "embedding_size")},
-                            emb_dim=config["embedding_size"])
+    args = {k: v for k, v in config.items() if k not in ("query_len", "embedding_size")}
+    bot = get_seq2seq_model(**args, emb_dim=config["embedding_size"])
+    config["model"] = registry.record(get_seq2seq_model, **args, emb_dim=config["embedding_size"])
     save_run_files(root / "chat", config, vocab)
     save_weights(bot, root / "chat" / "model.h5")
     save_checkpoint(root / "chat", bot, tf.optimizers.Adam(), 1)
@@ -60,49 +70,37 @@ def runs(tmp_path_factory):
 
 # --- which model is it ---------------------------------------------------------------------
 
-def test_find_model_recognizes_each_model_by_its_weights(runs, tmp_path):
+def test_find_model_takes_the_model_from_the_run_record(runs):
     root, _ = runs
     for source, kind, name in [(root / "mlp", "mlp", "model.h5"),
-                               (root / "mlp" / "checkpoint", "mlp", "checkpoint.h5"),
-                               (root / "mlp" / "checkpoint" / "checkpoint.h5", "mlp", "checkpoint.h5"),
-                               (root / "cnn", "cnn", "checkpoint.h5"),
-                               (root / "chat", "chatbot", "model.h5"),
-                               (root / "chat" / "checkpoint.h5", "chatbot", "checkpoint.h5")]:
+                               (root / "mlp" / "checkpoint.h5", "mlp", "checkpoint.h5"),
+                               (root / "mlp" / "model.h5", "mlp", "model.h5"),
+                               (root / "cnn", "cnn_batchnorm", "model.h5"),
+                               (root / "chat", "seq2seq", "model.h5"),
+                               (root / "chat" / "checkpoint.h5", "seq2seq", "checkpoint.h5")]:
         found = savedmodel.find_model(source)
         assert (found.kind, found.path.name) == (kind, name), source
-    assert savedmodel.find_model(root / "mlp").shapes == [[(784, 800), (800,)], [(800, 800), (800,)],
-                                                      [(800, 10), (10,)]]
-    # any layout: names and depth do not matter, the weights do
-    moved = tmp_path / "session-3" / "snapshots"
-    moved.mkdir(parents=True)
-    shutil.copy(root / "cnn" / "cifar10_cnn" / "checkpoint.h5", moved / "epoch-007.h5")
-    assert savedmodel.find_model(tmp_path).kind == "cnn"
-    assert savedmodel.input_shape(savedmodel.find_model(tmp_path)) == (None, 24, 24, 3)
+    assert savedmodel.find_model(root / "cnn").input_shape == (None, 24, 24, 3)
 
 
 def test_find_model_errors_say_what_was_expected(runs, tmp_path):
     root, _ = runs
     with pytest.raises(UsageError, match="does not exist"):
         savedmodel.find_model(tmp_path / "nowhere")
-    with pytest.raises(CheckpointError, match=r"holds no chapter model: expected a 1\.10\.4 MLP"):
+    with pytest.raises(CheckpointError, match="holds no model.h5: give the --output-dir"):
         savedmodel.find_model(tmp_path)
     (tmp_path / "notes.h5").write_text("not HDF5")
-    with pytest.raises(CheckpointError, match="is not a weights file: expected"):
+    (tmp_path / "run.json").write_text((root / "mlp" / "run.json").read_text())
+    with pytest.raises(CheckpointError, match="is not a weights file"):
         savedmodel.find_model(tmp_path / "notes.h5")
-    other = tl.models.Model(inputs=(ni := tl.layers.Input([None, 3])), outputs=tl.layers.Dense(4)(ni))
-    save_weights(other, tmp_path / "other.h5")
-    with pytest.raises(CheckpointError, match="expected a 1.10.4 MLP"):
-        savedmodel.find_model(tmp_path / "other.h5")
     lonely = tmp_path / "lonely"
     lonely.mkdir()
     shutil.copy(root / "chat" / "model.h5", lonely / "model.h5")
-    with pytest.raises(CheckpointError, match="config.json and vocab.json are not beside it"):
+    with pytest.raises(CheckpointError, match="holds no run.json, so not a run of dlbook"):
         savedmodel.find_model(lonely)
-    both = tmp_path / "both"
-    shutil.copytree(root / "mlp", both / "a")
-    shutil.copytree(root / "cnn", both / "b")
-    with pytest.raises(UsageError, match="several models.*give the weights file"):
-        savedmodel.find_model(both)
+    (lonely / "config.json").write_text((root / "chat" / "config.json").read_text())
+    with pytest.raises(DataError, match="vocabulary file not found: .*vocab.json"):
+        savedmodel.load_model(savedmodel.find_model(lonely))
 
 
 # --- the SavedModels -----------------------------------------------------------------------
@@ -131,7 +129,7 @@ def test_exports_reload_in_a_fresh_process_without_dlbook_and_match(runs, tmp_pa
     assert cli.main(["export", str(root / "mlp"), "--format", "savedmodel"]) == 0  # default --out
     assert (root / "mlp" / "savedmodel" / "saved_model.pb").is_file()
     shutil.move(root / "mlp" / "savedmodel", exported / "mlp")
-    assert cli.main(["export", str(root / "cnn" / "cifar10_cnn" / "checkpoint.h5"), "--out",
+    assert cli.main(["export", str(root / "cnn" / "checkpoint.h5"), "--out",
                      str(exported / "cnn")]) == 0
     savedmodel.export_savedmodel(root / "chat", exported / "chat", log=lambda line: None)
     stdout = capsys.readouterr().out

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from dlbook.cli import notebook
+from dlbook.cli import entry, notebook
 from dlbook.cli.sections import SECTION_LIST
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook tests need the test extra: pip install -e '.[test]'")
@@ -135,7 +135,7 @@ def test_notebook_structure(number):
 
 def _option_strings(number):
     """The option strings of the section's parser, taken where ``main`` parses its argv."""
-    from dlbook.cli import options
+    from dlbook import options
 
     class Parsed(Exception):
         pass
@@ -172,17 +172,16 @@ def test_every_parameter_is_an_option_of_the_section(number):
 
 
 def test_options_to_argv():
-    argv = notebook.options_to_argv({"epochs": 2, "batch_size": 64, "overwrite": True, "resume": False,
+    argv = entry.options_to_argv({"epochs": 2, "batch_size": 64, "overwrite": True, "resume": False,
                                      "data_dir": None, "emb_dim": 16, "only": ["a", "b"]})
     assert argv == ["--epochs", "2", "--batch-size", "64", "--overwrite", "--emb-dim", "16",
                     "--only", "a", "--only", "b"]
-    assert notebook.options_to_argv({}) == []
+    assert entry.options_to_argv({}) == []
 
 
 def test_outside_a_kernel_the_command_line_is_used(monkeypatch, capsys):
-    assert not notebook.in_jupyter_kernel()
+    assert not entry.in_jupyter_kernel()
     notebook.show_figures("fig1_19_pooling")           # nothing to show outside a notebook
-    from dlbook.cli import entry
     seen = {}
     monkeypatch.setattr("sys.argv", ["s1_02_perceptron.py", "--seed", "3"])
     with pytest.raises(SystemExit) as stop:

@@ -18,7 +18,7 @@ from dlbook.compat import tl
 import tensorflow as tf
 
 from dlbook import session
-from dlbook.cli import options
+from dlbook import options
 from dlbook.files import checkpoints, safe_pickle
 from dlbook.chat.store import CONFIG_FIELDS
 from dlbook.cli import main as dlbook

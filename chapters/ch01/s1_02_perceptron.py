@@ -24,7 +24,7 @@ Run: `dlbook run 1.2` or `python -m chapters.ch01.s1_02_perceptron`.
 import numpy as np
 
 from dlbook.nn import perceptron
-from dlbook.cli.options import add_seed_arg, make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 # %% [markdown]

@@ -24,7 +24,7 @@ import numpy as np
 
 from dlbook.nn import backprop, logic_gates
 from dlbook.nn.perceptron import perceptron
-from dlbook.cli.options import add_seed_arg, make_parser, positive_int
+from dlbook.options import add_seed_arg, make_parser, positive_int
 
 
 # %% [markdown]

@@ -22,7 +22,7 @@ Run: `dlbook run 1.4` or `python -m chapters.ch01.s1_04_activations`.
 import numpy as np
 
 from dlbook.nn import activations as act
-from dlbook.cli.options import finite_float, make_parser
+from dlbook.options import finite_float, make_parser
 
 
 # %% [markdown]

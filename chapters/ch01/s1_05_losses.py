@@ -26,7 +26,7 @@ import numpy as np
 
 from dlbook.nn import losses
 from dlbook.nn.activations import sigmoid, softmax
-from dlbook.cli.options import make_parser
+from dlbook.options import make_parser
 
 
 # %% [markdown]
@@ -42,6 +42,49 @@ from dlbook.cli.options import make_parser
 #    writes it, mean squared error (1.19) and mean absolute error (1.20).
 
 # %%
+def cross_entropies(tl, tf, logits, labels, onehot, y_bin, z_bin):
+    """Cross-entropy, binary (1.15) and multi-class (1.16)."""
+    print(f"\nbinary CE, y = {y_bin.ravel().tolist()}, z = {z_bin.ravel().tolist()}:")
+    print(f"  from probabilities {losses.binary_cross_entropy(y_bin, sigmoid(z_bin)):.6f}, "
+          f"from logits {losses.binary_cross_entropy_with_logits(y_bin, z_bin):.6f}, "
+          f"tf.nn {tf.nn.sigmoid_cross_entropy_with_logits(y_bin, z_bin).numpy().mean():.6f}")
+    print(f"categorical CE, labels {labels.tolist()}:")
+    print(f"  from probabilities {losses.categorical_cross_entropy(onehot, softmax(logits)):.6f}, "
+          f"from logits {losses.categorical_cross_entropy_with_logits(onehot, logits):.6f}, "
+          f"tf.nn {tf.nn.softmax_cross_entropy_with_logits(onehot, logits).numpy().mean():.6f}, "
+          f"tl.cost.cross_entropy "
+          f"{tl.cost.cross_entropy(tf.constant(logits, tf.float32), tf.constant(labels)).numpy():.6f}")
+    big, target = np.array([[1000.0, 0.0, -1000.0]]), np.array([[0.0, 0.0, 1.0]])
+    with np.errstate(divide="ignore"):
+        from_probs = losses.categorical_cross_entropy(target, softmax(big))
+    print(f"  logits {big[0].tolist()}, class 3: from probabilities {from_probs}, from logits "
+          f"{losses.categorical_cross_entropy_with_logits(target, big):g}, tf.nn "
+          f"{tf.nn.softmax_cross_entropy_with_logits(target, big).numpy()[0]:g}")
+
+
+def norms_and_regression_losses(tl, tf, y, y_hat):
+    """Lp norm (1.17), Lp loss (1.18), MSE (1.19), MAE (1.20)."""
+    x = (y - y_hat).ravel()
+    print(f"\nx = y - y_hat = {x.tolist()}; (1.17) ||x||_p = (sum_i |x_i|^p)^(1/p)")
+    for order in (1, 2, np.inf):
+        print(f"  ||x||_{order:g} = {losses.lp_norm(x, order):.6f} "
+              f"(tf.norm {tf.norm(x, ord=order).numpy():.6f})")
+    for order in (1, 2, 3):
+        oracle = tf.norm(x, ord=order).numpy() ** order
+        print(f"  (1.18) L_{order} = ||y - y_hat||_{order}^{order} = sum_i |y_i - y_hat_i|^{order} = "
+              f"{losses.lp_loss(y, y_hat, order):.6f} (tf.norm(x, ord={order})**{order} {oracle:.6f})")
+    out, tgt = tf.constant(y_hat, tf.float32), tf.constant(y, tf.float32)
+    keras_mse = tf.keras.losses.MeanSquaredError()(y, y_hat).numpy()
+    keras_mae = tf.keras.losses.MeanAbsoluteError()(y, y_hat).numpy()
+    print(f"(1.19) MSE = L_2 / n = {losses.lp_loss(y, y_hat, 2):g} / {y.size}; (1.20) MAE = L_1 / n = "
+          f"{losses.lp_loss(y, y_hat, 1):g} / {y.size}")
+    print(f"MSE {losses.mse(y, y_hat):.6f} (Keras {keras_mse:.6f}, tl.cost is_mean=True "
+          f"{tl.cost.mean_squared_error(out, tgt, is_mean=True).numpy():.6f}, tl.cost default "
+          f"{tl.cost.mean_squared_error(out, tgt).numpy():.6f} = sum over features)")
+    print(f"MAE {losses.mae(y, y_hat):.6f} (Keras {keras_mae:.6f}, tl.cost is_mean=True "
+          f"{tl.cost.absolute_difference_error(out, tgt, is_mean=True).numpy():.6f})")
+
+
 def main(argv=None):
     parser = make_parser(prog="dlbook run 1.5",
                          description="1.5 Loss functions")
@@ -66,44 +109,8 @@ def main(argv=None):
     print(f"  H(p,q) = {losses.cross_entropy(p, q):.6f} = H(p) + KL(p||q) = "
           f"{losses.entropy(p):.6f} + {losses.kl_divergence(p, q):.6f}")
 
-    # ## Cross-entropy, binary (1.15) and multi-class (1.16)
-    print(f"\nbinary CE, y = {y_bin.ravel().tolist()}, z = {z_bin.ravel().tolist()}:")
-    print(f"  from probabilities {losses.binary_cross_entropy(y_bin, sigmoid(z_bin)):.6f}, "
-          f"from logits {losses.binary_cross_entropy_with_logits(y_bin, z_bin):.6f}, "
-          f"tf.nn {tf.nn.sigmoid_cross_entropy_with_logits(y_bin, z_bin).numpy().mean():.6f}")
-    print(f"categorical CE, labels {labels.tolist()}:")
-    print(f"  from probabilities {losses.categorical_cross_entropy(onehot, softmax(logits)):.6f}, "
-          f"from logits {losses.categorical_cross_entropy_with_logits(onehot, logits):.6f}, "
-          f"tf.nn {tf.nn.softmax_cross_entropy_with_logits(onehot, logits).numpy().mean():.6f}, "
-          f"tl.cost.cross_entropy "
-          f"{tl.cost.cross_entropy(tf.constant(logits, tf.float32), tf.constant(labels)).numpy():.6f}")
-    big, target = np.array([[1000.0, 0.0, -1000.0]]), np.array([[0.0, 0.0, 1.0]])
-    with np.errstate(divide="ignore"):
-        from_probs = losses.categorical_cross_entropy(target, softmax(big))
-    print(f"  logits {big[0].tolist()}, class 3: from probabilities {from_probs}, from logits "
-          f"{losses.categorical_cross_entropy_with_logits(target, big):g}, tf.nn "
-          f"{tf.nn.softmax_cross_entropy_with_logits(target, big).numpy()[0]:g}")
-
-    # ## Lp norm (1.17), Lp loss (1.18), MSE (1.19), MAE (1.20)
-    x = (y - y_hat).ravel()
-    print(f"\nx = y - y_hat = {x.tolist()}; (1.17) ||x||_p = (sum_i |x_i|^p)^(1/p)")
-    for order in (1, 2, np.inf):
-        print(f"  ||x||_{order:g} = {losses.lp_norm(x, order):.6f} "
-              f"(tf.norm {tf.norm(x, ord=order).numpy():.6f})")
-    for order in (1, 2, 3):
-        oracle = tf.norm(x, ord=order).numpy() ** order
-        print(f"  (1.18) L_{order} = ||y - y_hat||_{order}^{order} = sum_i |y_i - y_hat_i|^{order} = "
-              f"{losses.lp_loss(y, y_hat, order):.6f} (tf.norm(x, ord={order})**{order} {oracle:.6f})")
-    out, tgt = tf.constant(y_hat, tf.float32), tf.constant(y, tf.float32)
-    keras_mse = tf.keras.losses.MeanSquaredError()(y, y_hat).numpy()
-    keras_mae = tf.keras.losses.MeanAbsoluteError()(y, y_hat).numpy()
-    print(f"(1.19) MSE = L_2 / n = {losses.lp_loss(y, y_hat, 2):g} / {y.size}; (1.20) MAE = L_1 / n = "
-          f"{losses.lp_loss(y, y_hat, 1):g} / {y.size}")
-    print(f"MSE {losses.mse(y, y_hat):.6f} (Keras {keras_mse:.6f}, tl.cost is_mean=True "
-          f"{tl.cost.mean_squared_error(out, tgt, is_mean=True).numpy():.6f}, tl.cost default "
-          f"{tl.cost.mean_squared_error(out, tgt).numpy():.6f} = sum over features)")
-    print(f"MAE {losses.mae(y, y_hat):.6f} (Keras {keras_mae:.6f}, tl.cost is_mean=True "
-          f"{tl.cost.absolute_difference_error(out, tgt, is_mean=True).numpy():.6f})")
+    cross_entropies(tl, tf, logits, labels, onehot, y_bin, z_bin)
+    norms_and_regression_losses(tl, tf, y, y_hat)
     return 0
 
 

@@ -29,7 +29,7 @@ Run: `dlbook run 1.6` or `python -m chapters.ch01.s1_06_optimization`.
 import numpy as np
 
 from dlbook.nn import backprop, optimizers, validation
-from dlbook.cli.options import add_seed_arg, make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 # %% [markdown]
@@ -47,18 +47,8 @@ from dlbook.cli.options import add_seed_arg, make_parser
 #    by k-fold cross-validation; the test error is looked at once, at the end.
 
 # %%
-def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.6",
-                         description="1.6 Optimization: backprop, SGD, Adam, validation")
-    add_seed_arg(parser, "the data and the initial weights")
-    args = parser.parse_args(argv)
-
-    # ## Setup
-    from dlbook.compat import tl  # noqa: F401
-    import tensorflow as tf
-    rng = np.random.default_rng(args.seed)
-
-    # ## Backpropagation by hand (1.6.1) against tf.GradientTape
+def backprop_against_tape(args, rng, tf):
+    """Backpropagation by hand (1.6.1) against tf.GradientTape."""
     params = backprop.init_mlp([3, 4, 2], seed=args.seed)
     X, Y = rng.normal(size=(5, 3)), rng.uniform(size=(5, 2))
     grads = [g for pair in backprop.backprop(params, X, Y) for g in pair]
@@ -72,7 +62,9 @@ def main(argv=None):
     print(f"3-4-2 sigmoid MLP, loss {backprop.loss(params, X, Y):.6f} (tape {loss.numpy():.6f}); "
           f"largest |dL/dW, dL/db by hand - GradientTape| = {diff:.1e}")
 
-    # ## Gradient descent and the learning rate (Figs 1.9, 1.10)
+
+def gradient_descent_paths():
+    """Gradient descent and the learning rate (Figs 1.9, 1.10)."""
     print("\ngradient descent on L = theta^2 from theta = 4 (theta after 0, 5, 10, 20 steps):")
     for lr, path in optimizers.learning_rate_paths([0.05, 0.3, 0.9, 1.05]).items():
         print(f"  lr = {lr:<5g}" + "".join(f"{path[t]:>10.4f}" for t in (0, 5, 10, 20)))
@@ -80,7 +72,9 @@ def main(argv=None):
     print(f"L = theta1^2 + 5 theta2^2 from (4, 1), lr 0.08: after 20 steps "
           f"({path2d[-1, 0]:.4f}, {path2d[-1, 1]:.4f})")
 
-    # ## Train: mini-batch SGD (Algorithm 1.1) on a small two-class problem
+
+def train_minibatch_sgd(args, rng):
+    """Train: mini-batch SGD (Algorithm 1.1) on a small two-class problem."""
     Xc = rng.normal(size=(200, 2))
     Yc = (Xc[:, :1] ** 2 + Xc[:, 1:] ** 2 < 1.0).astype(float)
     run = optimizers.minibatch_sgd(backprop.init_mlp([2, 8, 1], seed=args.seed), Xc, Yc,
@@ -91,7 +85,9 @@ def main(argv=None):
           f"{run.train_loss[-1]:.4f}, training accuracy "
           f"{accuracy:.1%}")
 
-    # ## Adam (Algorithm 1.2) against tf.optimizers.Adam
+
+def adam_against_keras(tf):
+    """Adam (Algorithm 1.2) against tf.optimizers.Adam."""
     lr, beta1, beta2 = 2.0 ** -10, 1 - 2.0 ** -3, 1 - 2.0 ** -10   # exact in float32, as Keras keeps them
     grad = lambda t: np.array([-2 * (1 - t[0]) - 400 * t[0] * (t[1] - t[0] ** 2),  # noqa: E731
                                200 * (t[1] - t[0] ** 2)])
@@ -112,7 +108,9 @@ def main(argv=None):
           f"paper {paper / lr:.4f} lr, Keras {-var.numpy()[0] / lr:.4f} lr, "
           f"the book's sqrt(v_hat + eps) {book / lr:.4f} lr")
 
-    # ## Evaluate: choose a polynomial degree on validation data, report test error once
+
+def choose_degree(args):
+    """Evaluate: choose a polynomial degree on validation data, report test error once."""
     x, y = validation.noisy_curve(60, noise=0.2, seed=args.seed)
     train, val, test = validation.train_val_test_split(len(x), 0.2, 0.2, seed=args.seed)
     degrees = range(1, 10)
@@ -126,6 +124,24 @@ def main(argv=None):
     final = validation.polynomial_fit(x[pool], y[pool], best_cv)
     print(f"  degree {best_cv} refitted on train + validation: test MSE "
           f"{validation.fit_error(final, x[test], y[test]):.4f} (noise variance 0.04)")
+
+
+def main(argv=None):
+    parser = make_parser(prog="dlbook run 1.6",
+                         description="1.6 Optimization: backprop, SGD, Adam, validation")
+    add_seed_arg(parser, "the data and the initial weights")
+    args = parser.parse_args(argv)
+
+    # ## Setup
+    from dlbook.compat import tl  # noqa: F401
+    import tensorflow as tf
+    rng = np.random.default_rng(args.seed)
+
+    backprop_against_tape(args, rng, tf)
+    gradient_descent_paths()
+    train_minibatch_sgd(args, rng)
+    adam_against_keras(tf)
+    choose_degree(args)
     return 0
 
 

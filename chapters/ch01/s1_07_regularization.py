@@ -32,7 +32,7 @@ import numpy as np
 
 from dlbook.nn import regularization as reg
 from dlbook.nn import validation
-from dlbook.cli.options import add_seed_arg, make_parser, positive_int
+from dlbook.options import add_seed_arg, make_parser, positive_int
 
 
 # %% [markdown]
@@ -53,16 +53,8 @@ from dlbook.cli.options import add_seed_arg, make_parser, positive_int
 #    the best validation loss; flips, crops, shifts and scaling of a small image.
 
 # %%
-def main(argv=None):
-    parser = make_parser(prog="dlbook run 1.7",
-                         description="1.7 Regularization")
-    add_seed_arg(parser, "the data and the initial weights")
-    parser.add_argument("--patience", type=positive_int, default=200,
-                        help="early stopping: epochs without a better validation loss")
-    args = parser.parse_args(argv)
-    rng = np.random.default_rng(args.seed)
-
-    # ## L1 vs L2 weight decay (1.23)
+def weight_decay(args):
+    """L1 vs L2 weight decay (1.23)."""
     X, y, w_true = reg.sparse_regression_data(n_features=20, n_informative=3, seed=args.seed)
     lam = 0.1
     w1, w2 = reg.fit_weight_decay(X, y, "l1", lam), reg.fit_weight_decay(X, y, "l2", lam)
@@ -77,13 +69,17 @@ def main(argv=None):
         print(f"  Fig 1.13: loss |w - (2, 0.5)|^2 first touches the unit {norm.upper()} ball at "
               f"({point[0]:.3f}, {point[1]:.3f}) (loss {loss:.3f})")
 
-    # ## Overfitting (Fig 1.12)
+
+def overfitting(args):
+    """Overfitting (Fig 1.12)."""
     demo = validation.overfitting_demo(seed=args.seed)
     for degree in demo.fits:
         print(f"degree {degree} polynomial on {len(demo.x_train)} points: train MSE "
               f"{demo.train_mse[degree]:.4f}, test MSE {demo.test_mse[degree]:.4f}")
 
-    # ## Dropout: TensorLayer's Dropout(keep=0.8) keeps a unit with probability 0.8
+
+def dropout(rng):
+    """Dropout: TensorLayer's Dropout(keep=0.8) keeps a unit with probability 0.8."""
     x = np.arange(1.0, 9.0)
     out, mask = reg.dropout(x, 0.8, rng)
     mean = np.mean([reg.dropout(x, 0.8, rng)[0] for _ in range(5000)], axis=0)
@@ -91,7 +87,9 @@ def main(argv=None):
           f"{x.size}, scaled by 1/0.8)\n  mean of 5000 masks {np.round(mean, 2).tolist()}\n  "
           f"test time {reg.dropout(x, 0.8, rng, training=False)[0].tolist()}")
 
-    # ## Batch normalization by hand
+
+def batch_norm(rng):
+    """Batch normalization by hand."""
     bn = reg.BatchNorm(3)
     for _ in range(50):
         batch = rng.normal(3.0, 2.0, size=(32, 3))
@@ -105,20 +103,41 @@ def main(argv=None):
     print(f"  test time, x = [3, 5, 1] -> {np.round(test_out, 3).tolist()} "
           f"(normalised with the moving statistics)")
 
-    # ## Early stopping (Fig 1.16)
+
+def early_stopping(args):
+    """Early stopping (Fig 1.16)."""
     run = reg.early_stopping_run(patience=args.patience, seed=args.seed)
     print(f"\nearly stopping, 1-64-64-1 MLP on 10 noisy points, Adam: validation loss lowest at epoch "
           f"{run.best_epoch} ({run.val_loss[run.best_epoch - 1]:.4f}), stopped at epoch "
           f"{run.stopped_epoch} ({run.val_loss[-1]:.4f}); training loss kept falling "
           f"({run.train_loss[run.best_epoch - 1]:.4f} -> {run.train_loss[-1]:.4f})")
 
-    # ## Image augmentation
+
+def augmentation():
+    """Image augmentation."""
     image = np.arange(16.0).reshape(4, 4)
     print("\nimage:", image.astype(int).tolist())
     print("  flipped:", reg.flip_horizontal(image).astype(int).tolist())
     print("  crop 2x2 at (1, 1):", reg.crop(image, 1, 1, 2, 2).astype(int).tolist())
     print("  shifted down 1, right 1:", reg.shift(image, 1, 1).astype(int).tolist())
     print("  scaled x2 about the centre:", np.round(reg.scale(image, 2.0), 2).tolist())
+
+
+def main(argv=None):
+    parser = make_parser(prog="dlbook run 1.7",
+                         description="1.7 Regularization")
+    add_seed_arg(parser, "the data and the initial weights")
+    parser.add_argument("--patience", type=positive_int, default=200,
+                        help="early stopping: epochs without a better validation loss")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+
+    weight_decay(args)
+    overfitting(args)
+    dropout(rng)
+    batch_norm(rng)
+    early_stopping(args)
+    augmentation()
     return 0
 
 

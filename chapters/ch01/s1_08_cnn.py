@@ -24,7 +24,7 @@ Run: `dlbook run 1.8` or `python -m chapters.ch01.s1_08_cnn`.
 import numpy as np
 
 from dlbook.nn import conv
-from dlbook.cli.options import add_seed_arg, make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 # %% [markdown]

@@ -27,7 +27,7 @@ import numpy as np
 
 from dlbook.nn import rnn
 from dlbook.nn.activations import sigmoid
-from dlbook.cli.options import add_seed_arg, make_parser
+from dlbook.options import add_seed_arg, make_parser
 
 
 # %% [markdown]

@@ -36,7 +36,7 @@ import numpy as np
 
 from dlbook.metrics import accuracy
 from dlbook.models import MLPModel
-from dlbook.cli.options import add_seed_arg, make_parser, positive_int
+from dlbook.options import add_seed_arg, make_parser, positive_int
 from dlbook.seed import set_seed
 
 

@@ -31,7 +31,7 @@ import tensorflow as tf
 from tensorlayer.layers import Input, Dense
 from tensorlayer.models import Model
 
-from dlbook.cli.options import add_seed_arg, make_parser
+from dlbook.options import add_seed_arg, make_parser
 from dlbook.seed import set_seed
 
 

@@ -30,7 +30,7 @@ import numpy as np  # errata: lambda-keras-np
 import tensorflow as tf
 import tensorlayer as tl
 
-from dlbook.cli.options import add_seed_arg, make_parser
+from dlbook.options import add_seed_arg, make_parser
 from dlbook.seed import set_seed
 
 

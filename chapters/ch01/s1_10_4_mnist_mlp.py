@@ -46,9 +46,10 @@ from dlbook import distribute, session
 from dlbook.files.checkpoints import load_weights
 from dlbook.data import find_dataset, load_mnist_dataset
 from dlbook.errors import CheckpointError
-from dlbook.cli.options import add_training_args, make_parser, positive_float
-from dlbook.train import fit, predict, test
+from dlbook.models.mlp import BOOK_KEEP, get_mlp_model
+from dlbook.options import add_training_args, make_parser, positive_float
 from dlbook.seed import set_seed
+from dlbook.train import fit, predict, test
 
 PROG = "dlbook run 1.10.4"
 # The options that fix the run (with fit's own: the data and the batch order); --resume checks them.
@@ -140,6 +141,7 @@ def main(argv=None):
     X_train, y_train, X_val, y_val, X_test, y_test = load_data(args.data_dir, args.download)
     with distribute.scope(strategy):
         network = get_model()
+        run.record_model(get_mlp_model, [None, 784], keep=BOOK_KEEP)  # how export rebuilds it (run.json)
         train_op = tf.optimizers.Adam(learning_rate=args.learning_rate)
 
     # Train

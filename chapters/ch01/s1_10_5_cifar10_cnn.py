@@ -61,7 +61,7 @@ from dlbook.data.locate import find_dataset
 from dlbook.data.transforms import test_transform
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
-from dlbook.cli.options import add_training_args, make_parser
+from dlbook.options import add_training_args, make_parser
 from dlbook.seed import set_seed
 import tensorflow as tf
 
@@ -191,7 +191,8 @@ def main(argv=None):
 
     # Build the model
     with distribute.scope(strategy):
-        net = get_model_batchnorm([None, 24, 24, 3], dense_keep=recipe.dense_keep, batch_norm=recipe.batch_norm)
+        net = run.build(get_model_batchnorm, [None, 24, 24, 3], dense_keep=recipe.dense_keep,  # recorded in run.json
+                        batch_norm=recipe.batch_norm)
         optimizer = recipes.build_optimizer(recipe, len(train_dl))  # the listing: tf.optimizers.Adam(0.0001)
         run.restore(net, optimizer)  # a resumed run: its weights, the optimizer's state, where it stopped
 

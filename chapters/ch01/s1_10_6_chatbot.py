@@ -34,20 +34,19 @@ the whole corpus the model gives back the trained reply to most training queries
 # %%
 # Setup
 import os
-import sys
 
 import numpy as np
 import tensorflow as tf
 
 from dlbook import session, train
 from dlbook.chat.corpus import chatterbot_categories, load_chatterbot_pairs, load_tl_corpus, read_tsv_pairs
-from dlbook.chat.inference import MODES, Chatbot
-from dlbook.chat.store import load_chatbot, save_run_files
+from dlbook.chat.command import main as chat_main  # noqa: F401  (`dlbook chat`, see "Chatting")
+from dlbook.chat.inference import Chatbot
+from dlbook.chat.store import save_run_files
 from dlbook.chat.vocab import Vocabulary, distinct_pairs, make_arrays, tokenize
 from dlbook.errors import UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
-from dlbook.cli.options import (add_training_args, check_fits, int_option, make_parser, positive_float,
-                                random_seed, seq2seq_weights)
+from dlbook.options import add_training_args, check_fits, int_option, make_parser, positive_float, seq2seq_weights
 from dlbook.seed import set_seed
 
 PROG = "dlbook run 1.10.6"
@@ -131,10 +130,10 @@ def check_model_fits(args, vocabulary_size):
 
 
 # %%
-def run_config(args, vocab, n_pairs, losses):
+def run_config(args, vocab, n_pairs, losses, model):
     """config.json: what ``dlbook chat`` needs to rebuild the model, and the loss of each epoch."""
     config = {key: getattr(args, key) for key in MODEL_KEYS}
-    config.update(vocabulary_size=len(vocab), n_pairs=n_pairs, learning_rate=args.learning_rate,
+    config.update(model=model, vocabulary_size=len(vocab), n_pairs=n_pairs, learning_rate=args.learning_rate,
                   batch_size=args.batch_size, seed=args.seed, losses=list(losses))
     return config
 
@@ -200,13 +199,13 @@ def main(argv=None):
           f"query length {args.query_len}, decoder length {args.decoder_seq_length}")
 
     # Model: the book's Seq2seq(...) call (dlbook.models.seq2seq.get_seq2seq_model)
-    model_ = get_seq2seq_model(vocabulary_size=len(vocab), decoder_seq_length=args.decoder_seq_length,
-                               n_layer=args.n_layer, n_units=args.n_units, emb_dim=args.embedding_size)
+    model_ = run.build(get_seq2seq_model, vocabulary_size=len(vocab), decoder_seq_length=args.decoder_seq_length,
+                       n_layer=args.n_layer, n_units=args.n_units, emb_dim=args.embedding_size)  # recorded
     optimizer = tf.optimizers.Adam(learning_rate=args.learning_rate)
     run.restore(model_, optimizer)  # a resumed run: its weights, Adam's state, where it stopped
     # every snapshot holds what `dlbook chat` loads: model.h5 with config.json and vocab.json
     run.keep(lambda directory: save_run_files(
-        directory, run_config(args, vocab, len(enc), run.history.get("loss", [])), vocab))  # errata: chat-save-weights
+        directory, run_config(args, vocab, len(enc), run.history.get("loss", []), run.options["model"]), vocab))  # errata: chat-save-weights
 
     # Train: Adam on the masked cross-entropy; the batch order depends on (seed, epoch) only
     step = train.train_step(model_, optimizer, sequence_loss,
@@ -222,74 +221,8 @@ def main(argv=None):
 
 # %% [markdown]
 # ## Chatting
-# `dlbook chat --checkpoint DIR` talks to a saved run (the functions below); the notebook only
+# `dlbook chat --checkpoint DIR` talks to a saved run (`dlbook.chat.command`); the notebook only
 # trains.
-
-# %%
-# Chat
-def build_chat_parser():
-    parser = make_parser(prog="dlbook chat",
-                         description="Talk to a chatbot trained by 'dlbook run 1.10.6'. Reads queries "
-                                     "at the 'Query > ' prompt (or one per line from a pipe) and prints "
-                                     "each reply on a line starting with '> '.")
-    parser.add_argument("--checkpoint", required=True, metavar="DIR",
-                        help="the --output-dir of 'dlbook run 1.10.6'")
-    parser.add_argument("--mode", choices=MODES, default="sample",
-                        help="greedy: the most likely word each step (one reply); sample: several "
-                             "replies, top-n sampled; beam: the K most likely distinct replies")
-    parser.add_argument("--replies", type=int_option("replies"), default=3, metavar="K",
-                        help="replies per query (sample and beam)")
-    parser.add_argument("--top-n", type=int_option("top_n"), default=3, help="top-n for --mode sample")
-    parser.add_argument("--beam-width", type=int_option("beam_width"), default=5,
-                        help="beam width for --mode beam (at least K)")
-    parser.add_argument("--query", default=None, help="answer this one query and exit")
-    parser.add_argument("--scores", action="store_true",
-                        help="print each reply's log-probability (always shown for --mode beam)")
-    parser.add_argument("--seed", type=random_seed, default=None, help="random seed for --mode sample")
-    return parser
-
-
-def answer(bot, query, args, rng):
-    """Print the replies to one query, one per line starting with '> '."""
-    for words, score in bot.reply(query, mode=args.mode, n_replies=args.replies, top_n=args.top_n,
-                                  beam_width=args.beam_width, rng=rng):
-        line = "> " + (" ".join(words) if words else "(empty reply)")
-        if args.scores or args.mode == "beam":
-            line += f"   (log p = {score:.3f})"
-        print(line, flush=True)
-
-
-def chat_main(argv=None):
-    args = build_chat_parser().parse_args(argv)
-    bot = load_chatbot(args.checkpoint)
-    rng = np.random.default_rng(args.seed)
-    if args.query is not None:
-        answer(bot, args.query, args, rng)
-        return 0
-    interactive = sys.stdin.isatty()
-    if interactive:
-        print("Type a query and press Enter; 'quit' or Ctrl-D ends.")
-    while True:
-        if interactive:
-            try:
-                query = input("Query > ")
-            except EOFError:
-                print()
-                break
-        else:
-            query = sys.stdin.readline()
-            if not query:
-                break
-            query = query.strip()
-            print("Query >", query)
-        if query.strip().lower() in ("quit", "exit"):
-            break
-        try:
-            answer(bot, query, args, rng)
-        except UsageError as exc:  # an empty query: say so and keep chatting
-            print(f"({exc})", flush=True)
-    return 0
-
 
 # %% [markdown]
 # ## Parameters

@@ -4,7 +4,7 @@ import os
 
 from dlbook.chat.vocab import Vocabulary, write_json
 from dlbook.errors import CheckpointError
-from dlbook.cli.options import INT_RANGES, check_fits, seq2seq_weights
+from dlbook.options import INT_RANGES, check_fits, seq2seq_weights
 from dlbook.files.schema import read_json
 from dlbook.session.rundir import RunDir
 
@@ -20,7 +20,7 @@ def save_run_files(directory, config, vocab):
 
 
 # The fields the read side uses, with the range each must be in (type: int, never bool).
-# One definition each, shared with the options that set them (dlbook.cli.options.INT_RANGES).
+# One definition each, shared with the options that set them (dlbook.options.INT_RANGES).
 CONFIG_FIELDS = {key: INT_RANGES[key] for key in (*MODEL_KEYS, "query_len")}
 
 
@@ -78,24 +78,38 @@ def read_config(directory):
     return config
 
 
+def chatbot_record(config, path):
+    """The model record of a chatbot's config.json (its "model"; a config written before runs
+    recorded their model gives the same record from its fields), checked."""
+    from dlbook.models import registry
+    made = config.get("model")
+    if made is None:
+        made = {"builder": "seq2seq", "args": {k: config[k] for k in MODEL_KEYS if k != "embedding_size"}}
+        made["args"]["emb_dim"] = config["embedding_size"]  # the printed call's name for it
+    registry.check(made, path)
+    if made["builder"] != "seq2seq":
+        raise CheckpointError(f"{path}: a chatbot's model record names {made['builder']!r}, not seq2seq")
+    return made
+
+
 def build_chatbot(directory):
-    """A :class:`dlbook.chat.inference.Chatbot` with the model, vocabulary and limits of a folder
-    written by ``dlbook run 1.10.6``, its weights not loaded yet (see :func:`load_chatbot`)."""
+    """A :class:`dlbook.chat.inference.Chatbot` with the model (rebuilt from config.json's record),
+    vocabulary and limits of a folder written by ``dlbook run 1.10.6``, its weights not loaded yet."""
     from dlbook.chat.inference import Chatbot
-    from dlbook.models.seq2seq import get_seq2seq_model
+    from dlbook.models import registry
 
     config = read_config(directory)
-    check_fits(seq2seq_weights(*(config[k] for k in ("vocabulary_size", "n_layer", "n_units", "embedding_size"))),
+    made = chatbot_record(config, os.path.join(directory, CONFIG_NAME))
+    args = made["args"]
+    check_fits(seq2seq_weights(args["vocabulary_size"], args["n_layer"], args["n_units"], args["emb_dim"]),
                f"{os.path.join(directory, CONFIG_NAME)}'s sizes", training=False, error=CheckpointError)
     vocab_path = run_file(directory, VOCAB_NAME)
     vocab = Vocabulary.load(vocab_path or os.path.join(directory, VOCAB_NAME))
-    if len(vocab) != config["vocabulary_size"]:
+    if len(vocab) != args["vocabulary_size"]:
         raise CheckpointError(f"{directory}: vocab.json has {len(vocab)} words but config.json says "
-                              f"vocabulary_size {config['vocabulary_size']}; the folder is inconsistent")
-    model = get_seq2seq_model(**{k: config[k] for k in MODEL_KEYS if k != "embedding_size"},
-                              emb_dim=config["embedding_size"])  # the printed call's name for it
-    return Chatbot(model, vocab, query_len=config["query_len"],
-                   max_reply_len=config["decoder_seq_length"])
+                              f"vocabulary_size {made['args']['vocabulary_size']}; the folder is inconsistent")
+    return Chatbot(registry.build(made), vocab, query_len=config["query_len"],
+                   max_reply_len=made["args"]["decoder_seq_length"])
 
 
 def load_chatbot(directory):

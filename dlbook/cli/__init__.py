@@ -90,7 +90,7 @@ COMMANDS = {
     "list": lambda argv: cmd_list(),
     "run": cmd_run,
     "figures": lambda argv: _call("dlbook.plots", "main", argv, tensorflow=False),
-    "chat": lambda argv: _call("chapters.ch01.s1_10_6_chatbot", "chat_main", argv),
+    "chat": lambda argv: _call("dlbook.chat.command", "main", argv),
     "download": lambda argv: _call("dlbook.data.download", "main", argv, tensorflow=False),
     "export": lambda argv: _call("dlbook.files.savedmodel", "main", argv),
     "notebook": lambda argv: _call("dlbook.cli.notebook", "main", argv, tensorflow=False),

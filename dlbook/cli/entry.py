@@ -4,6 +4,7 @@ import errno
 import os
 import signal
 import sys
+from pathlib import Path
 
 from dlbook.errors import DlbookError, UsageError
 
@@ -94,8 +95,47 @@ def run_section(main_func):
     :mod:`dlbook.cli.notebook`), not the kernel's own command line, and a failed run raises an
     error in the cell instead of ending the kernel.
     """
-    from dlbook.cli.notebook import in_jupyter_kernel  # light: Jupyter is imported only when used
     if in_jupyter_kernel():
-        from dlbook.cli.notebook import run_in_notebook
         return run_in_notebook(main_func, sys._getframe(1).f_globals.get("options", {}))
     sys.exit(guarded(main_func, sys.argv[1:]))
+
+
+# --- in a notebook: the section's options from its parameters cell ------------------------------
+
+def in_jupyter_kernel():
+    """True in a Jupyter kernel (ipykernel's launcher is the process's command), False on the
+    command line and under ``%run`` (whose ``sys.argv`` is the script's)."""
+    return "ipykernel" in sys.modules and Path(sys.argv[0] if sys.argv else "").stem.startswith("ipykernel")
+
+
+def options_to_argv(options):
+    """``{"epochs": 2, "batch_size": 64, "overwrite": True, "data_dir": None}`` ->
+    ``["--epochs", "2", "--batch-size", "64", "--overwrite"]``.
+
+    Keys are the options' names with underscores for dashes; ``True`` gives the flag alone,
+    ``False`` and ``None`` leave the option out (its default), a list or tuple repeats it.
+    """
+    argv = []
+    for name, value in dict(options).items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                argv += [flag, str(item)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def run_in_notebook(main_func, options):
+    """Run ``main_func`` with ``options`` (see :func:`options_to_argv`) and the CLI's error
+    handling; a non-zero exit code raises, so the cell (and nbclient) reports the failure."""
+    argv = options_to_argv(options)
+    print("options:", " ".join(argv) if argv else "(the defaults)")
+    code = guarded(main_func, argv)
+    if code:
+        raise RuntimeError(f"the section ended with exit code {code} (the error is above)")
+    return None

@@ -6,55 +6,14 @@ import os
 import sys
 from pathlib import Path
 
+from dlbook.cli.entry import in_jupyter_kernel
 from dlbook.errors import UsageError
-from dlbook.cli.options import make_parser, positive_int
+from dlbook.options import make_parser, positive_int
 
 REPO = Path(__file__).resolve().parents[2]
 CHAPTER_DIR = REPO / "chapters" / "ch01"
 DEFAULT_OUT = Path("notebooks")
 KERNEL = "python3"
-
-
-# --- at run time, inside the notebook ------------------------------------------------------------
-
-def in_jupyter_kernel():
-    """True in a Jupyter kernel (ipykernel's launcher is the process's command), False on the
-    command line and under ``%run`` (whose ``sys.argv`` is the script's)."""
-    return "ipykernel" in sys.modules and Path(sys.argv[0] if sys.argv else "").stem.startswith("ipykernel")
-
-
-def options_to_argv(options):
-    """``{"epochs": 2, "batch_size": 64, "overwrite": True, "data_dir": None}`` ->
-    ``["--epochs", "2", "--batch-size", "64", "--overwrite"]``.
-
-    Keys are the options' names with underscores for dashes; ``True`` gives the flag alone,
-    ``False`` and ``None`` leave the option out (its default), a list or tuple repeats it.
-    """
-    argv = []
-    for name, value in dict(options).items():
-        flag = "--" + name.replace("_", "-")
-        if value is True:
-            argv.append(flag)
-        elif value is False or value is None:
-            continue
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                argv += [flag, str(item)]
-        else:
-            argv += [flag, str(value)]
-    return argv
-
-
-def run_in_notebook(main_func, options):
-    """Run ``main_func`` with ``options`` (see :func:`options_to_argv`) and the CLI's error
-    handling; a non-zero exit code raises, so the cell (and nbclient) reports the failure."""
-    from dlbook.cli.entry import guarded
-    argv = options_to_argv(options)
-    print("options:", " ".join(argv) if argv else "(the defaults)")
-    code = guarded(main_func, argv)
-    if code:
-        raise RuntimeError(f"the section ended with exit code {code} (the error is above)")
-    return None
 
 
 def show_figures(*names):

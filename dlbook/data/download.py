@@ -201,7 +201,7 @@ def download_dataset(name, data_dir=None, **kwargs):
 
 def main(argv=None):
     """``dlbook download {mnist,cifar10,all} [--data-dir DIR] [--timeout S]``."""
-    from dlbook.cli.options import make_parser, positive_float
+    from dlbook.options import make_parser, positive_float
     parser = make_parser(prog="dlbook download",
                          description=f"Download MNIST (~{MNIST.download_mb} MB) and/or CIFAR-10 "
                                      f"(~{CIFAR10.download_mb} MB) into the data directory, checking each "

@@ -1,5 +1,6 @@
 """`dlbook export`: a trained chapter model as a TensorFlow SavedModel (signatures: docs/design.md)."""
 import contextlib
+import json
 import os
 import shutil
 import stat
@@ -12,128 +13,111 @@ import numpy as np
 import tensorflow as tf
 
 from dlbook.errors import CheckpointError, UsageError
+from dlbook.models import registry
 from dlbook.files.schema import file_kind
 
 FORMATS = ("savedmodel",)
 DEFAULT_DIR_NAME = "savedmodel"
-_SEARCH_DEPTH = 3  # how deep find_model looks for weights files under a directory
-_EXPECTED = ("expected a 1.10.4 MLP (784x800, 800x800, 800x10 dense kernels), a 1.10.5 CNN "
-             "(a 5x5x3x64 conv kernel first) or a 1.10.6 chatbot (GRU and embedding weights, with "
-             "config.json and vocab.json beside them), in a weights .h5 or a checkpoint.h5")
-KINDS = {"mlp": "the 1.10.4 MLP", "cnn": "the 1.10.5 CNN", "chatbot": "the 1.10.6 chatbot"}
+KINDS = {"mlp": "the 1.10.4 MLP", "cnn_batchnorm": "the 1.10.5 CNN", "seq2seq": "the 1.10.6 chatbot"}
+_WHAT = "give the --output-dir of a 'dlbook run 1.10.4', 1.10.5 or 1.10.6, or a file in it"
 
 
-# -- which model is it ------------------------------------------------------------------------
+# -- which model is it: the run's record ------------------------------------------------------
 
 @dataclass
 class FoundModel:
-    """A chapter model on disk: ``kind`` ("mlp", "cnn", "chatbot"), the HDF5 file, the group
-    holding the weights ("/" for a weights file, "model" in a checkpoint), and the weight shapes
-    per layer."""
-    kind: str
+    """A trained chapter model on disk: its record (builder + args), the weights file, the group
+    holding the weights ("/" for model.h5, "model" in a checkpoint) and the run's directory."""
+    record: dict
     path: Path
     group: str
-    shapes: list
+    directory: Path
 
     @property
-    def is_checkpoint(self):
-        return self.group != "/"
+    def kind(self):
+        return self.record["builder"]
+
+    @property
+    def input_shape(self):
+        return tuple(self.record["args"]["inputs_shape"])
 
     def describe(self):
         return f"{KINDS[self.kind]} in {self.path}"
 
 
-def _classify(shapes):
-    """The kind of model ("mlp", "cnn", "chatbot"; None: none of them) from the weight shapes of
-    each layer, in file order."""
-    if not shapes:
-        return None
-    gru = [ws for ws in shapes if len(ws) == 3 and len(ws[2]) == 2 and ws[2][0] == 2]
-    if gru and any(len(ws) == 1 and len(ws[0]) == 2 for ws in shapes):  # GRU layers + an embedding
-        return "chatbot"
-    if len(shapes[0]) == 1 and len(shapes[0][0]) == 4:  # a conv kernel first
-        return "cnn"
-    dense = all(len(ws) == 2 and len(ws[0]) == 2 and ws[1] == ws[0][1:] for ws in shapes)
-    chained = all(a[0][1] == b[0][0] for a, b in zip(shapes, shapes[1:]))
-    return "mlp" if dense and chained and len(shapes) == 3 else None
+def _read_run_json(path):
+    """run.json as a dict with an "options" object; CheckpointError naming it otherwise."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        options = meta["options"]
+    except (OSError, ValueError, UnicodeDecodeError, TypeError, KeyError) as exc:
+        raise CheckpointError(f"{path} is not the record of a dlbook run ({type(exc).__name__}: {exc})") from None
+    if type(options) is not dict:
+        raise CheckpointError(f"{path} is not the record of a dlbook run (its options are not an object)")
+    return meta
 
 
-def _read_shapes(path):
-    """(group, weight shapes per layer) of a TL-layout HDF5 file or dlbook checkpoint, else None."""
-    from dlbook.files.checkpoints import file_entries
+def _legacy_record(meta, path):
+    """The record of a run written before runs recorded their model: only where it is unambiguous."""
+    if meta["options"].get("program") == "dlbook run 1.10.4":  # the listing's MLP, no option changes it
+        from dlbook.models.mlp import BOOK_KEEP, get_mlp_model
+        return registry.record(get_mlp_model, [None, 784], keep=BOOK_KEEP)
+    command = str(meta.get("command") or "the run's command").replace(" --resume", "")
+    raise CheckpointError(f"{path} does not record how to rebuild its model (a run saved by an older dlbook): "
+                          f"train it again with `{command} --overwrite`, then export it")
+
+
+def run_record(directory):
+    """The model record of the run in ``directory``: run.json's, or config.json's for a chatbot."""
+    from dlbook.chat.store import CONFIG_NAME, chatbot_record, read_config
+    if (directory / CONFIG_NAME).is_file():
+        return chatbot_record(read_config(directory), directory / CONFIG_NAME)
+    path = directory / "run.json"
+    if not path.is_file():
+        raise CheckpointError(f"{directory} holds no run.json, so not a run of dlbook: {_WHAT}")
+    meta = _read_run_json(path)
+    made = meta["options"].get("model")
+    made = _legacy_record(meta, path) if made is None else made
+    registry.check(made, path)
+    return made
+
+
+def _weights_group(path):
+    """"/" for a weights file, "model" for a checkpoint; CheckpointError when it is neither."""
     try:
         with h5py.File(path, "r") as f:
             for group in ("/", "model"):
                 if group in f and "layer_names" in f[group].attrs:
-                    return group, [[tuple(w.shape) for w in ws] for _, ws in file_entries(f[group])]
-    except (OSError, KeyError, ValueError, TypeError):  # not HDF5, or not TensorLayer's layout
-        return None
-    return None
+                    return group
+    except OSError:
+        pass
+    raise CheckpointError(f"{path} is not a weights file (TensorLayer's HDF5 layout): {_WHAT}")
 
 
-def _identify(path, root=None):
-    """The FoundModel in ``path``, or None. Never opens what is not a regular file, nor (under a
-    directory ``root``) a link leading out of ``root``."""
+def _regular_file(path, directory):
+    """Refuse, unopened, what is not a regular file or is a link leading out of the run directory."""
     mode = path.stat().st_mode if path.exists() else None
     if mode is None or not stat.S_ISREG(mode):
         raise CheckpointError(f"{path} is a {file_kind(mode) if mode else 'dangling link'}, not a weights file: "
                               f"refused, never opened")
-    if root is not None and not path.resolve().is_relative_to(root.resolve()):
-        raise CheckpointError(f"{path} is a link to {path.resolve()}, outside {root}: dlbook never follows a "
+    if not path.resolve().is_relative_to(directory.resolve()):
+        raise CheckpointError(f"{path} is a link to {path.resolve()}, outside {directory}: dlbook never follows a "
                               f"link out of a run directory")
-    read = _read_shapes(path)
-    if read is None:
-        return None
-    kind = _classify(read[1])
-    return FoundModel(kind, Path(path), *read) if kind else None
-
-
-def _h5_files(directory):
-    """The .h5 files under ``directory`` (at most _SEARCH_DEPTH levels; hidden entries skipped)."""
-    directory = Path(directory)
-    found = []
-    for root, dirs, files in os.walk(directory):
-        depth = len(Path(root).relative_to(directory).parts)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and depth < _SEARCH_DEPTH - 1)
-        found += [Path(root) / f for f in sorted(files) if f.endswith(".h5") and not f.startswith(".")]
-    return found
 
 
 def find_model(path):
-    """The chapter model stored at ``path``: a run directory, a weights .h5 or a checkpoint.h5.
-
-    The model is recognized from its weight shapes, so any layout of a run directory works;
-    when a directory holds several files of the same model, a final weights file is preferred
-    to a checkpoint, then the newest. A chatbot needs its config.json and vocab.json beside the
-    weights. Errors say what was expected.
-    """
+    """The chapter model stored at ``path``: a run directory, or a file in one (model.h5,
+    checkpoint.h5); the model comes from the run's record, never from the weights' shapes."""
     path = Path(path)
     if not os.path.lexists(path) or not path.exists():
-        raise UsageError(f"{path} does not exist: give the --output-dir of a 'dlbook run 1.10.4', "
-                         f"1.10.5 or 1.10.6, or a weights .h5 / checkpoint.h5 in it")
-    root = None if path.is_file() or not path.is_dir() else path
-    candidates = _h5_files(path) if root else [path]
-    found = [m for m in (_identify(c, root) for c in candidates) if m is not None]
-    if not found:
-        what = "holds no chapter model" if root else "is not a weights file"
-        raise CheckpointError(f"{path} {what}: {_EXPECTED}")
-    kinds = sorted({m.kind for m in found})
-    if len(kinds) > 1:
-        listed = []
-        for kind in kinds:
-            files = [str(m.path) for m in found if m.kind == kind]
-            more = f" and {len(files) - 2} more" if len(files) > 2 else ""
-            listed.append(f"{KINDS[kind]} in {', '.join(files[:2])}{more}")
-        raise UsageError(f"{path} holds several models ({'; '.join(listed)}): give the weights file "
-                         f"or run directory to export")
-    best = max(found, key=lambda m: (not m.is_checkpoint, m.path.stat().st_mtime))
-    if best.kind == "chatbot":
-        missing = [n for n in ("config.json", "vocab.json") if not (best.path.parent / n).is_file()]
-        if missing:
-            raise CheckpointError(f"{best.path} holds a 1.10.6 chatbot's weights but "
-                                  f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not "
-                                  f"beside it: export the folder 'dlbook run 1.10.6' wrote")
-    return best
+        raise UsageError(f"{path} does not exist: {_WHAT}")
+    directory = path if path.is_dir() else path.parent
+    weights = path if path.is_file() and path.suffix == ".h5" else directory / "model.h5"
+    if not os.path.lexists(weights):
+        raise CheckpointError(f"{directory} holds no model.h5: {_WHAT}")
+    _regular_file(weights, directory)
+    made = run_record(directory)
+    return FoundModel(made, weights, _weights_group(weights), directory)
 
 
 # -- the TensorLayer model and its serving functions ------------------------------------------
@@ -146,29 +130,13 @@ def _load_into(model, found):
     return model
 
 
-def input_shape(found):
-    """The image input shape of an MLP or CNN, batch first, from its weight shapes."""
-    kernel = found.shapes[0][0]
-    if found.kind == "mlp":
-        return (None, kernel[0])
-    channels = [ws[0] for ws in found.shapes if len(ws[0]) == 4][-1][-1]  # out of the last conv
-    flat = next(ws[0][0] for ws in found.shapes if len(ws[0]) == 2)  # into the first dense layer
-    side = 4 * int(round((flat / channels) ** 0.5))  # two stride-2 pools: 24x24 -> 6x6
-    return (None, side, side, kernel[2])
-
-
 def load_model(found):
-    """The TensorLayer model of a :class:`FoundModel` with its weights, in eval mode (for the
-    chatbot: a :class:`dlbook.chat.inference.Chatbot`)."""
-    if found.kind == "mlp":
-        from dlbook.models import get_mlp_model
-        (n_units,), (n_classes,) = found.shapes[0][1], found.shapes[-1][1]
-        return _load_into(get_mlp_model(input_shape(found), n_units=n_units, n_classes=n_classes), found)
-    if found.kind == "cnn":
-        from dlbook.models import get_model_batchnorm
-        return _load_into(get_model_batchnorm(list(input_shape(found))), found)
+    """The TensorLayer model of a :class:`FoundModel`, rebuilt from its record, with its weights,
+    in eval mode (for the chatbot: a :class:`dlbook.chat.inference.Chatbot`)."""
+    if found.kind != "seq2seq":
+        return _load_into(registry.build(found.record, found.directory), found)
     from dlbook.chat.store import build_chatbot
-    bot = build_chatbot(found.path.parent)
+    bot = build_chatbot(found.directory)
     _load_into(bot.model, found)
     return bot
 
@@ -280,7 +248,7 @@ def _probe_images(shape, n=8):
 def _check(loaded, found, model):
     """Compare the reloaded SavedModel with the TensorLayer model; CheckpointError if they differ.
     Returns a short description of what was checked."""
-    if found.kind == "chatbot":
+    if found.kind == "seq2seq":
         bot, v = model, model.vocab
         from dlbook.chat.inference import greedy_decode
         queries = [q for q in (" ".join(v.idx2w[4:7]), " ".join(v.idx2w[4:4 + 2 * bot.query_len]),
@@ -292,7 +260,7 @@ def _check(loaded, found, model):
                 raise CheckpointError(f"the exported chatbot replies {got.decode('utf-8')!r} to {query!r}, "
                                       f"the trained one {' '.join(v.decode(want[0]))!r}: export failed")
         return f"greedy replies to {len(queries)} queries as the trained model's"
-    x = _probe_images(input_shape(found))
+    x = _probe_images(found.input_shape)
     want = model(x).numpy()
     got = loaded.signatures["serving_default"](images=tf.constant(x))["logits"].numpy()
     if np.array_equal(got, want):
@@ -365,10 +333,10 @@ def export_savedmodel(source, out=None, overwrite=False, log=print):
         raise UsageError(f"{out} already exists: give another --out, or --overwrite to replace it")
     log(f"exporting {found.describe()}")
     model = load_model(found)
-    if found.kind == "chatbot":
+    if found.kind == "seq2seq":
         module = chatbot_module(model)
     else:
-        module = serving_module(model, input_shape(found))
+        module = serving_module(model, found.input_shape)
     with atomic_directory(out, overwrite) as tmp:
         try:
             tf.saved_model.save(module, str(tmp), signatures=module.signatures())
@@ -383,14 +351,14 @@ def export_savedmodel(source, out=None, overwrite=False, log=print):
 
 def main(argv=None):
     """``dlbook export RUN_DIR [--format savedmodel] [--out DIR] [--overwrite]``."""
-    from dlbook.cli.options import make_parser
+    from dlbook.options import make_parser
 
     parser = make_parser(prog="dlbook export",
                          description="Export a trained chapter model (1.10.4 MLP, 1.10.5 CNN, 1.10.6 "
                                      "chatbot) for use without dlbook, e.g. by TF Serving or "
-                                     "tf.saved_model.load. The model is recognized from its weights.")
+                                     "tf.saved_model.load. The model is rebuilt from what the run recorded.")
     parser.add_argument("source", metavar="RUN_DIR",
-                        help="the --output-dir of the run, or a weights .h5 / checkpoint.h5 in it")
+                        help="the --output-dir of the run, or its model.h5 / checkpoint.h5")
     parser.add_argument("--format", choices=FORMATS, default="savedmodel", help="export format")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="where to write the SavedModel (default: RUN_DIR/savedmodel; TF Serving "

@@ -13,6 +13,7 @@ import numpy as np
 
 from dlbook.files import checkpoints, schema
 from dlbook.errors import CheckpointError, DlbookError, SaveError, UsageError
+from dlbook.models import registry
 from dlbook.files.atomic import write_bytes
 from dlbook.session.progress import EpochProgress
 from dlbook.session.rundir import RUN_FILE, SNAPSHOTS, Lock, RunDir
@@ -165,6 +166,17 @@ class Session:
         self.options.update(values)
 
     # -- the model, the optimizer and the files of each snapshot -----------------------------
+
+    def build(self, builder, *args, **kwargs):
+        """``builder(*args, **kwargs)`` (a model builder of dlbook.models.registry), recorded in
+        run.json so that export, chat and --resume rebuild the same model."""
+        self.record_model(builder, *args, **kwargs)
+        return builder(*args, **kwargs)
+
+    def record_model(self, builder, *args, **kwargs):
+        """Record how the run's model is rebuilt (run.json's options "model"); on resume, check it."""
+        self.fix(model=registry.record(builder, *args, **kwargs))
+
 
     def restore(self, model, optimizer, *, verbose=True):
         """Attach the run's model and optimizer; on resume, load the saved ones into them.
