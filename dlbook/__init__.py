@@ -2,7 +2,7 @@
 
 Importing ``dlbook`` itself is cheap and does not import TensorFlow, so ``dlbook --help`` and
 ``dlbook list`` stay fast. Modules that use TensorLayer (``dlbook.models``, ``dlbook.data``,
-``dlbook.utils``, ...) import it through :mod:`dlbook.compat`, which applies the fixes that make
+``dlbook.train``, ...) import it through :mod:`dlbook.compat`, which applies the fixes that make
 TensorLayer 2.2.5 work on TensorFlow 2.21 / Keras 3 / numpy 2 / h5py 3 before anything uses it.
 """
 from dlbook import quiet as _quiet  # no TensorFlow import; see dlbook.quiet

@@ -263,7 +263,7 @@ def dropout_seed(seed):
     """Key every ``tl.layers.Dropout`` mask drawn inside the block by ``seed``.
 
     ``seed``: a shape-[2] integer tensor (e.g. ``stateless_fold_in([seed, epoch], step)``, as
-    ``dlbook.utils.fit`` passes to its compiled step), or None for TensorLayer's own stateful
+    ``dlbook.train.fit`` passes to its compiled step), or None for TensorLayer's own stateful
     draws. The k-th Dropout called in the block (training mode) draws its mask with
     ``tf.nn.experimental.stateless_dropout`` from ``stateless_fold_in(seed, k)``: the same seed
     gives the same masks, in any process, whatever ran before. Use it where the model is called,

@@ -1,54 +1,15 @@
 """Data-parallel training with ``tf.distribute``: ``--strategy {default,mirrored,multiworker}``.
 
-    from dlbook import distribute
-    distribute.setup(cpu_devices=2)                  # BEFORE TensorLayer is imported (see below)
+    distribute.setup(cpu_devices=2)                  # BEFORE TensorLayer is imported
     strategy = distribute.get_strategy("mirrored")   # 2 replicas: CPU:0 and CPU:1 (or every GPU)
     with distribute.scope(strategy):
-        net = get_model_batchnorm([None, 24, 24, 3])
-        optimizer = tf.optimizers.Adam(1e-4)
-    train_step = distribute.TrainStep(strategy, net, optimizer,
-                                      distribute.per_example_cross_entropy, acc=accuracy)
-    net.train()
-    for X_batch, y_batch in train_dl:                 # GLOBAL batches (e.g. 128 images)
-        loss, acc = train_step(X_batch, y_batch)      # each of the N replicas trains on 128/N
+        net, optimizer = get_model_batchnorm([None, 24, 24, 3]), tf.optimizers.Adam(1e-4)
+    step = dlbook.train.train_step(net, optimizer, tl.cost.cross_entropy, strategy=strategy)
 
-One optimizer step of N replicas on a global batch of B examples is the step of one device on
-the same B examples (tested: ``tests/test_distribute.py``): each replica sums its per-example
-losses and divides by the GLOBAL batch size (``tf.nn.compute_average_loss``; B is all-reduced,
-so the last, partial batch is weighted by its real size), a regulariser is scaled by 1/N
-(``tf.nn.scale_regularization_loss``), and the optimizer all-reduces (sums) the gradients.
-
-Three things differ from one device, by design of data parallelism:
-
-* BatchNorm normalizes each replica's share with that share's statistics (no sync BN); the
-  moving mean and variance become the mean over replicas of each replica's update (``scope``
-  gives them MEAN aggregation; TensorLayer's default lets the replicas' copies drift apart:
-  errata ``tl-batchnorm-mirrored``). So the moving mean equals one device's when the shares
-  are equal in size, and the moving variance misses the spread between the replicas' means.
-* Dropout draws its masks independently on each replica: the same distribution, other masks.
-* float32 sums are taken in another order: losses agree to ~1e-7 relative, not bit for bit.
-
-A last global batch smaller than the number of replicas leaves a replica without examples: its
-loss and metric weigh 0, but a BatchNorm's statistics of an empty share are NaN (keep the last
-batch at least N examples long, or drop it, for BatchNorm models).
-
-Devices must be configured before TensorFlow initialises them, and importing TensorLayer does
-that (it creates tensors at import). :func:`setup` (splitting the CPU, creating the
-multi-worker strategy) must therefore run before ``from dlbook.compat import tl``;
-``dlbook run SECTION --strategy ... --cpu-devices N`` calls :func:`setup_from_argv` before it
-imports the section. This module imports TensorFlow only, never TensorLayer.
-
-Multi-worker: every process runs the same command with its own ``TF_CONFIG`` (cluster + task),
-e.g. for two workers on this machine::
-
-    TF_CONFIG='{"cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]},
-                "task": {"type": "worker", "index": 0}}' dlbook run 1.10.4 --strategy multiworker &
-    TF_CONFIG='{"cluster": {"worker": ["127.0.0.1:20001", "127.0.0.1:20002"]},
-                "task": {"type": "worker", "index": 1}}' dlbook run 1.10.4 --strategy multiworker
-
-Each worker must read the same global batches in the same order (same ``--seed``); each trains
-on its replicas' share of every batch (:class:`TrainStep` slices it), and worker 0 (the chief)
-is the one that should write files.
+The step (:mod:`dlbook.train.step`) gives each replica its share of a global batch; what that
+means for the loss, BatchNorm, dropout and multi-worker runs is in docs/design.md. Devices must be
+configured before TensorFlow initialises them (importing TensorLayer does), so this module
+imports TensorFlow only.
 """
 import argparse
 import contextlib
@@ -251,106 +212,15 @@ def distribute_dataset(strategy, dataset):
     """Split each GLOBAL batch of a batched ``tf.data.Dataset`` across the replicas.
 
     With several workers each keeps its part of every batch (auto-shard by data: works for
-    in-memory datasets too, not only files). Feed the result's elements to :class:`TrainStep`.
+    in-memory datasets too, not only files). Feed its elements to a
+    :func:`dlbook.train.train_step` built with the strategy.
     """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return strategy.experimental_distribute_dataset(dataset.with_options(options))
 
 
-def per_example_cross_entropy(logits, labels):
-    """Softmax cross-entropy of each example (integer labels): ``tl.cost.cross_entropy``
-    before its batch mean."""
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-
-
-def from_batch_mean(cost):
-    """Per-example losses from a batch-mean ``cost(logits, y)`` such as ``tl.cost.cross_entropy``:
-    each example gets the batch mean, so their sum is the batch's total loss, exactly."""
-    def per_example(logits, labels):
-        return tf.fill(tf.shape(labels)[:1], cost(logits, labels))
-    per_example.__name__ = f"per_example_{getattr(cost, '__name__', 'cost')}"
-    return per_example
-
-
-# -- the train step ---------------------------------------------------------------------------
-
-class TrainStep:
-    """One data-parallel optimizer step: ``loss, acc = train_step(X_batch, y_batch)``.
-
-    ``network``: a TensorLayer model built inside :func:`scope` (call ``network.train()``
-    first); ``optimizer``: a Keras optimizer created inside it too; ``loss_fn(logits, y)``:
-    the loss of EACH example (shape [batch], e.g. :func:`per_example_cross_entropy`);
-    ``acc(logits, y)``: optional batch-mean metric; ``regularizer()``: optional scalar penalty
-    added once per step (e.g. ``lambda: 1e-4 * tf.add_n([tf.nn.l2_loss(w) for w in Ws])``).
-
-    ``X_batch, y_batch``: a global batch (tensors or arrays; each replica takes its contiguous
-    share) or an element of :func:`distribute_dataset`. Returns the global batch's mean loss
-    (plus the penalty) and mean ``acc`` (0 without one), both computed before the update. The
-    step is one ``tf.function``, traced once for full batches and once for a last partial one.
-    """
-
-    def __init__(self, strategy, network, optimizer, loss_fn, acc=None, regularizer=None):
-        self.strategy, self.network, self.optimizer = strategy, network, optimizer
-        self.loss_fn, self.acc, self.regularizer = loss_fn, acc, regularizer
-        self.weights = network.trainable_weights
-        _check_built_in_scope(strategy, network, optimizer)
-        with strategy.scope():
-            optimizer.build(self.weights)  # its slots exist before tracing, mirrored like the weights
-        self._global_step = tf.function(self._global_batch, reduce_retracing=True)
-        self._distributed_step = tf.function(self._distributed_batch, reduce_retracing=True)
-
-    def __call__(self, X_batch, y_batch, seed=None):
-        """``seed``: None, or a shape-[2] integer tensor keying the step's dropout masks
-        (:func:`dlbook.compat.dropout_seed`; each replica folds in its id)."""
-        if isinstance(X_batch, tf.distribute.DistributedValues):
-            return self._distributed_step(X_batch, y_batch, seed)
-        return self._global_step(X_batch, y_batch, seed)
-
-    def _replica_step(self, X, y, seed=None):
-        ctx = tf.distribute.get_replica_context()
-        n_local = tf.cast(tf.shape(y)[0], tf.float32)
-        n_global = ctx.all_reduce(tf.distribute.ReduceOp.SUM, n_local)  # the last batch's real size
-        if seed is not None:
-            seed = tf.random.experimental.stateless_fold_in(seed, ctx.replica_id_in_sync_group)
-        from dlbook.compat import dropout_seed  # not at the top: TensorLayer fixes the devices on import
-        with tf.GradientTape() as tape, dropout_seed(seed):
-            logits = self.network(X)
-            per_example = self.loss_fn(logits, y)
-            if per_example.shape.rank != 1:
-                raise UsageError(f"loss_fn must return one loss per example (shape [batch]), got "
-                                 f"shape {per_example.shape}; a batch-mean cost such as "
-                                 f"tl.cost.cross_entropy cannot be re-weighted across replicas: "
-                                 f"use dlbook.distribute.per_example_cross_entropy")
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=tf.cast(n_global, tf.int64))
-            if self.regularizer is not None:
-                loss += tf.nn.scale_regularization_loss(self.regularizer())
-        grads = tape.gradient(loss, self.weights)
-        self.optimizer.apply_gradients(zip(grads, self.weights))  # sums the replicas' gradients
-        if self.acc is None:
-            return loss, tf.constant(0.0)
-        # a replica with no examples (a tiny last batch) has a NaN mean: it weighs 0
-        return loss, tf.math.multiply_no_nan(tf.cast(self.acc(logits, y), tf.float32),
-                                             tf.math.divide_no_nan(n_local, n_global))
-
-    def _reduce(self, per_replica):
-        return tuple(self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                     for value in per_replica)
-
-    def _distributed_batch(self, X, y, seed=None):
-        return self._reduce(self.strategy.run(self._replica_step, args=(X, y, seed)))
-
-    def _global_batch(self, X, y, seed=None):
-        def replica_share(X, y, seed):
-            ctx = tf.distribute.get_replica_context()
-            n, i = tf.shape(y)[0], tf.cast(ctx.replica_id_in_sync_group, tf.int32)
-            start, end = n * i // ctx.num_replicas_in_sync, n * (i + 1) // ctx.num_replicas_in_sync
-            return self._replica_step(X[start:end], y[start:end], seed)
-
-        return self._reduce(self.strategy.run(replica_share, args=(X, y, seed)))
-
-
-def _check_built_in_scope(strategy, network, optimizer):
+def check_built_in_scope(strategy, network, optimizer):
     """UsageError unless the model and the optimizer were created inside ``scope(strategy)``."""
     if strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
         return  # the default strategy: plain variables are right

@@ -15,7 +15,7 @@ The book prints ``acc`` in TensorFlow ops::
 :func:`accuracy` is that function with one line changed: the labels are cast to int64
 (``tf.cast``) instead of converted (errata: acc-int64-labels). ``tf.convert_to_tensor(y, tf.int64)``
 accepts NumPy labels but refuses a tensor of another dtype, and inside a compiled train step
-(``dlbook.utils.fit``, ``dlbook.distribute``) the labels are tensors, int32 for MNIST.
+(``dlbook.train``) the labels are tensors, int32 for MNIST.
 """
 import tensorflow as tf
 

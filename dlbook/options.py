@@ -194,6 +194,9 @@ def add_training_args(parser, *, epochs, batch_size, output_dir, data_dir=True):
     parser.add_argument("--epochs", type=int_option("epochs"), default=epochs, help="training epochs")
     parser.add_argument("--batch-size", type=int_option("batch_size"), default=batch_size, help="batch size")
     add_seed_arg(parser, "initial weights, batch order, dropout and augmentation")
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="write TensorBoard logs into DIR: every epoch's metrics as scalars "
+                             "(view them with `tensorboard --logdir DIR`)")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue the run saved in --output-dir (with the same options)")

@@ -28,28 +28,20 @@ on 20,000 CIFAR-10 images in 30 epochs. :func:`swap` moves one technique's field
 recipe into another: ``swap(TUNED, "weight_decay", BOOK)`` is TUNED without weight decay,
 ``swap(BOOK, "schedule", TUNED)`` the listing with the tuned schedule.
 
-The model's own options are ``get_model_batchnorm(shape, dense_keep=..., batch_norm=...)``
-(:mod:`dlbook.models.cnn`). The builders (:func:`learning_rate`, :func:`build_optimizer`,
-:func:`weight_penalty`, :func:`early_stopping`, :func:`transforms`, :func:`hold_out`) turn a
-recipe into TensorFlow / TensorLayer / Keras objects; a training loop adds ``weight_penalty`` to
-the loss it differentiates. On the command line (``dlbook run 1.10.5``), :func:`add_recipe_args`
-adds ``--recipe`` and one option per field, and :func:`recipe_from_args` reads them back;
-:class:`EarlyStoppingHook` runs the early stopping inside a :mod:`dlbook.session` run, its state
-saved with the run so that ``--resume`` continues it.
+The builders (:func:`learning_rate`, :func:`build_optimizer`, :func:`weight_penalty`,
+:func:`transforms`, :func:`hold_out`) turn a recipe into TensorFlow / Keras objects that the
+1.10.5 section hands to :mod:`dlbook.train` (the penalty to the step, the patience to its
+early-stopping hook); :func:`add_recipe_args` / :func:`recipe_from_args` are its options.
 """
 import argparse
 import dataclasses
-import io
 
-import h5py
 import keras
-import numpy as np
 import tensorflow as tf
 
 from dlbook.data.transforms import test_transform, train_transform
 from dlbook.data.dataset import ArrayDataset
-from dlbook.errors import CheckpointError, UsageError
-from dlbook.files.atomic import write_bytes
+from dlbook.errors import UsageError
 from dlbook.options import int_option, momentum, non_negative_float, positive_float
 
 OPTIMIZERS = ("adam", "sgd")
@@ -177,36 +169,6 @@ def weight_penalty(recipe, net):
     return penalty
 
 
-class _Weights:
-    """The two methods of a Keras model that ``keras.callbacks.EarlyStopping`` calls, on a list of
-    variables (a TensorLayer model's ``all_weights``: BatchNorm moving statistics included)."""
-
-    def __init__(self, variables):
-        self.variables, self.stop_training = list(variables), False
-
-    def get_weights(self):
-        return [np.array(v.numpy()) for v in self.variables]
-
-    def set_weights(self, values):
-        for variable, value in zip(self.variables, values):
-            variable.assign(value)
-
-
-def early_stopping(recipe, net, monitor="val_acc"):
-    """Keras' ``EarlyStopping`` on the model's weights, or None when the recipe has none.
-
-    Call ``on_train_begin()``, then ``on_epoch_end(epoch, {monitor: value})`` each epoch and
-    stop when ``callback.model.stop_training`` is True; ``on_train_end()`` puts back the weights
-    of the epoch with the highest ``monitor`` (a Keras callback, so it also serves as a hook).
-    """
-    if recipe.early_stopping == 0:
-        return None
-    callback = keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=recipe.early_stopping,
-                                             restore_best_weights=True)
-    callback.set_model(_Weights(net.all_weights))
-    return callback
-
-
 def transforms(recipe):
     """(train, test) batch transforms: the 1.10.5 augmentation, or without it the test images'
     central crop for training too; both standardize each image."""
@@ -282,85 +244,6 @@ def fixed_fields(recipe):
     for name in ("augment", "batch_size") + (("epochs",) if recipe.schedule == "constant" else ()):
         fields.pop(name)
     return fields
-
-
-# -- early stopping inside a session ---------------------------------------------------------
-
-BEST_WEIGHTS_NAME = "best_weights.h5"
-_STATE = ("wait", "best", "best_epoch", "stopped_epoch")
-
-
-class EarlyStoppingHook:
-    """Keras' ``EarlyStopping`` (:func:`early_stopping`) kept in a :mod:`dlbook.session` run.
-
-    Its counters live in ``run.state["early_stopping"]`` and the best epoch's weights in
-    ``best_weights.h5``, both committed with every snapshot, so a ``--resume`` continues the
-    patience count and still restores the best weights; a stopped run stays stopped.
-
-    The loop runs ``hook.epochs(n_epoch)`` epochs (fewer once stopped), calls
-    ``hook.end_epoch(epoch, val_acc)`` after each epoch's validation and breaks when it returns
-    True; after the loop ``hook.restore()`` puts back the best weights.
-    """
-
-    def __init__(self, recipe, net, run):
-        self.callback, self.run = early_stopping(recipe, net), run
-        self.callback.on_train_begin()
-        saved = run.state.get("early_stopping")
-        if saved is not None:  # a resumed run
-            for name in _STATE:
-                setattr(self.callback, name, saved[name])
-            self.callback.model.stop_training = saved["stopped"]
-            if saved["best"] is not None:
-                self.callback.best_weights = _read_arrays(run.directory / BEST_WEIGHTS_NAME)
-        run.keep(self._write)
-
-    @property
-    def stopped(self):
-        return self.callback.model.stop_training
-
-    def epochs(self, n_epoch):
-        """The run's epoch budget: ``n_epoch``, or the epochs it had done when it stopped."""
-        return self.run.epoch if self.stopped else n_epoch
-
-    def end_epoch(self, epoch, val_acc):
-        """After the epoch's validation: count it; True when training should stop."""
-        self.callback.on_epoch_end(epoch, {"val_acc": val_acc})
-        self.run.state["early_stopping"] = {
-            **{name: _plain(getattr(self.callback, name)) for name in _STATE}, "stopped": self.stopped}
-        return self.stopped
-
-    def restore(self):
-        """Put back the weights of the best epoch; returns its number (1-based), or None."""
-        if self.callback.best_weights is None:
-            return None
-        self.callback.on_train_end()
-        return self.callback.best_epoch + 1
-
-    def _write(self, directory):
-        if self.callback.best_weights is not None:
-            write_bytes(directory / BEST_WEIGHTS_NAME, _arrays_bytes(self.callback.best_weights))
-
-
-def _plain(value):
-    return value.item() if hasattr(value, "item") else value
-
-
-def _arrays_bytes(arrays):
-    """An HDF5 file (built in memory) holding ``arrays`` as datasets 0, 1, ..."""
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as f:
-        for i, array in enumerate(arrays):
-            f.create_dataset(str(i), data=array)
-    return buffer.getvalue()
-
-
-def _read_arrays(path):
-    try:
-        with h5py.File(path, "r") as f:
-            return [f[str(i)][()] for i in range(len(f))]
-    except (OSError, KeyError) as exc:
-        raise CheckpointError(f"{path}: cannot read the best weights of the early stopping ({exc}); "
-                              f"--overwrite to start the run afresh") from None
 
 
 def describe(recipe):

@@ -8,8 +8,8 @@ and medians and ratios against ``keras model.fit`` are printed, per second of wa
 CPU-second (the process's CPU time over all threads: steadier when other jobs share the cores).
 
 Contenders:
-  dlbook step             the train step of chapters/ch01/s1_10_5_cifar10_cnn.py (its make_steps:
-                          the TL model, a GradientTape step in tf.function), looped over the loader
+  dlbook step             the train step 1.10.5 runs (dlbook.train.train_step with the section's
+                          signature: the TL model, a GradientTape step in tf.function), looped over the loader
   dlbook step, XLA        the same step body compiled with tf.function(jit_compile=True)
   keras model.fit         the same network in Keras (Conv2D 64 5x5 no bias, BatchNormalization
                           momentum 0.99, ReLU, MaxPool 3/2 SAME, twice; Dense 384, 192, 10),
@@ -42,13 +42,15 @@ from pathlib import Path
 
 import numpy as np
 
-from chapters.ch01.s1_10_5_cifar10_cnn import make_steps, step_seed
+from chapters.ch01.s1_10_5_cifar10_cnn import BATCH as SIGNATURE
+from dlbook import train
 from dlbook.compat import tl
 from dlbook.data import Dataloader
 from dlbook.data.dataset import ArrayDataset
 from dlbook.data.transforms import train_transform
+from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 import tensorflow as tf
 
 BATCH = 128
@@ -69,7 +71,7 @@ def load_images(data_dir, n):
 
 
 def xla_train_step(net, optimizer):
-    """The 1.10.5 train step's body (make_steps) compiled with XLA."""
+    """The 1.10.5 train step's body (dlbook.train.step) compiled with XLA."""
     weights = net.trainable_weights
     optimizer.build(weights)
     batch = [tf.TensorSpec([None, 24, 24, 3], tf.float32), tf.TensorSpec([None], tf.int32)]
@@ -118,20 +120,21 @@ def tl_epoch(step, batches):
         loss = None
         for X_batch, y_batch in batches:
             loss = step(X_batch, y_batch)
-        float(loss[0] if isinstance(loss, tuple) else loss)
+        float(loss["loss"] if isinstance(loss, dict) else loss)
     return run
 
 
 def seeded(train_step):
     """The 1.10.5 loop's call: each step with its dropout seed from (seed, epoch, step)."""
     steps = iter(range(10**9))
-    return lambda X_batch, y_batch: train_step(X_batch, y_batch, step_seed(0, 0, next(steps)))
+    return lambda X_batch, y_batch: train_step(X_batch, y_batch, train.position(0, 0, next(steps)))
 
 
 def tl_contender(images, labels, xla, **loader_options):
     net = get_model_batchnorm([None, 24, 24, 3])
     optimizer = tf.optimizers.Adam(LEARNING_RATE)
-    step = xla_train_step(net, optimizer) if xla else seeded(make_steps(net, optimizer)[0])
+    step = xla_train_step(net, optimizer) if xla else seeded(train.train_step(
+        net, optimizer, tl.cost.cross_entropy, metric=accuracy, signature=SIGNATURE + [train.POSITION]))
     net.train()
     if loader_options.pop("in_memory", False):
         batches = [(tf.constant(x), tf.constant(y)) for x, y in loader(images, labels)]

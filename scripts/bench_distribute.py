@@ -1,4 +1,4 @@
-"""Training speed of dlbook.distribute.TrainStep: one device vs MirroredStrategy on split CPUs.
+"""Training speed of dlbook.train.train_step with a strategy: one device vs MirroredStrategy on split CPUs.
 
     python scripts/bench_distribute.py [--cpu-devices 2] [--repeats 5] [--steps 20]
 
@@ -28,6 +28,7 @@ def main():
     import numpy as np
     import tensorflow as tf
     from dlbook.models import get_mlp_model, get_model_batchnorm
+    from dlbook.train import position, train_step
 
     rng = np.random.default_rng(0)
     cases = {
@@ -57,18 +58,18 @@ def main():
                 net = make_model()
                 optimizer = tf.optimizers.Adam(1e-4)
             net.train()
-            steps[f"TrainStep, {name}"] = distribute.TrainStep(
-                strategy, net, optimizer, distribute.per_example_cross_entropy)
+            step = train_step(net, optimizer, tl.cost.cross_entropy, strategy=strategy)
+            steps[f"train_step, {name}"] = lambda X, y, step=step: step(X, y, position(0, 0, 0))["loss"]
 
         rates = {name: [] for name in steps}
         for name, step in steps.items():
-            float(step(X, y)[0] if isinstance(step, distribute.TrainStep) else step(X, y))  # trace
+            float(step(X, y))  # trace
         for _ in range(args.repeats):  # settings interleaved: the machine's drift hits all alike
             for name, step in steps.items():
                 started = time.perf_counter()
                 for _ in range(args.steps):
                     result = step(X, y)
-                float(result[0] if isinstance(result, tuple) else result)  # wait for the last step
+                float(result)  # wait for the last step
                 rates[name].append(args.steps * shape[0] / (time.perf_counter() - started))
         baseline = statistics.median(rates["book step, 1 device"])
         print(f"\n{case}: median samples/s of {args.repeats} x {args.steps} steps")

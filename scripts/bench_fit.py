@@ -1,4 +1,4 @@
-"""Benchmark: training speed of ``dlbook.utils.fit`` vs ``tl.utils.fit`` vs Keras ``model.fit``.
+"""Benchmark: training speed of ``dlbook.train.fit`` vs ``tl.utils.fit`` vs Keras ``model.fit``.
 
 In ONE run, on the book's MLP of 1.10.4 (784-800-800-10, Dropout keep 0.8/0.5/0.5, batch 256,
 Adam 1e-4), each contender trains one epoch of ``--samples`` MNIST images per measurement; the
@@ -10,7 +10,7 @@ cores). Real MNIST is used when ../shared/data (or ``--data-dir``) has it, else 
 the same shape (the speed does not depend on the values); the output says which.
 
 Contenders (samples counted are the samples actually trained on):
-  dlbook fit          dlbook.utils.fit(..., n_epoch=1, verbose=0): every sample, last batch included
+  dlbook fit          dlbook.train.fit(..., n_epoch=1, verbose=0): every sample, last batch included
   dlbook fit, seed=0  the same with a seed: the dropout masks come from (seed, epoch, step), given
                       to the same compiled step (exact resume at no cost: no re-tracing)
   tl.utils.fit        TensorLayer 2.2.5's fit: drops the last partial batch
@@ -35,7 +35,7 @@ import tensorflow as tf
 from dlbook.metrics import accuracy
 from dlbook.models import get_mlp_model
 from dlbook.models.mlp import BOOK_KEEP
-from dlbook.utils import fit
+from dlbook.train import fit
 
 BATCH_SIZE = 256
 LEARNING_RATE = 1e-4

@@ -30,7 +30,7 @@ from dlbook.data import Dataloader
 from dlbook.data.dataset import ArrayDataset
 from dlbook.data.transforms import book_fn_train as _fn_train, numpy_train_transform, train_transform
 from dlbook.models import get_model_batchnorm
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 import tensorflow as tf
 
 BATCH = 128

@@ -17,7 +17,7 @@ from dlbook.compat import tl
 import numpy as np
 import tensorflow as tf
 
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 
 
 def main():

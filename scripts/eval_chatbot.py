@@ -108,7 +108,8 @@ def bench(steps=5, batch_size=32, vocabulary_size=3347):
     import tensorflow as tf
 
     from dlbook.models.seq2seq import get_seq2seq_model
-    from dlbook.utils import set_seed
+    from dlbook.seed import set_seed
+    from dlbook.train import position, train_step
 
     set_seed(0)
     before = peak_rss_mb()
@@ -121,11 +122,11 @@ def bench(steps=5, batch_size=32, vocabulary_size=3347):
     dec = rng.integers(1, vocabulary_size, (batch_size, 20)).astype(np.int32)
     target = rng.integers(1, vocabulary_size, (batch_size, 20)).astype(np.int32)
     mask = np.ones((batch_size, 20), np.float32)
-    train_step = chatbot.make_train_step(model, optimizer, 20, 20)
+    step = train_step(model, optimizer, chatbot.sequence_loss, signature=chatbot.batch_signature(20, 20))
     times, cpu = [], []
     for _ in range(steps + 1):
         t, c = time.perf_counter(), time.process_time()
-        float(train_step(enc, dec, target, mask))
+        float(step([enc, dec], (target, mask), position(0, 0, 0))["loss"])
         times.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     print(f"book model (vocabulary {vocabulary_size}, query and decoder length 20), batch {batch_size}, compiled: "

@@ -32,7 +32,7 @@ from dlbook import session  # noqa: E402
 from dlbook.files import checkpoints  # noqa: E402
 from dlbook.cli import main as dlbook  # noqa: E402
 from dlbook.errors import DlbookError  # noqa: E402
-from dlbook.utils import fit  # noqa: E402
+from dlbook.train import fit  # noqa: E402
 
 CASES = []
 X = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)

@@ -13,6 +13,8 @@ from dlbook import cli
 from dlbook.chat import command as chat_command
 from dlbook.chat.store import load_chatbot
 from dlbook.errors import DlbookError, UsageError
+from event_files import read_scalars
+from step_wrapping import diverging, pressing_ctrl_c, wrapped_train_step
 
 PAIRS = [("hello", "hi there"), ("how are you", "i am fine thanks"),
          ("what is your name", "my name is bot"), ("good night", "sleep well"),
@@ -66,27 +68,12 @@ def test_resume_continues_exactly_where_training_stopped(corpus, tmp_path, train
 
 
 def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(corpus, tmp_path, trained, capsys, monkeypatch):
-    import signal
-
-    real_make, calls = chatbot.make_train_step, []
-
-    def make_step_pressing_ctrl_c(*args):
-        real_step = real_make(*args)
-
-        def step(*batch):  # 3 steps an epoch: call 5 is epoch 2, step 2
-            calls.append(1)
-            if len(calls) == 5:
-                signal.raise_signal(signal.SIGINT)
-            return real_step(*batch)
-        return step
-
     out = str(tmp_path)
-    monkeypatch.setattr(chatbot, "make_train_step", make_step_pressing_ctrl_c)
-    with pytest.raises(KeyboardInterrupt):
-        chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", out, "--sample-every", "0"])
+    with pressing_ctrl_c(monkeypatch, at_call=5), pytest.raises(KeyboardInterrupt):  # 3 steps an epoch:
+        chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", out,  # epoch 2, step 2
+                      "--sample-every", "0"])
     assert f"Stopped by SIGINT: the run is saved in {out} (1 epoch(s) done, 2 step(s) into epoch 2)" \
         in capsys.readouterr().out
-    monkeypatch.setattr(chatbot, "make_train_step", real_make)
     chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", out, "--sample-every", "0",
                   "--resume"])
     assert "2 step(s) into epoch 2" in capsys.readouterr().out
@@ -96,22 +83,22 @@ def test_ctrl_c_mid_epoch_saves_and_resume_continues_exactly(corpus, tmp_path, t
 
 
 def test_non_finite_loss_stops_naming_epoch_and_step(corpus, tmp_path, monkeypatch):
-    real_make, calls = chatbot.make_train_step, []
-
-    def make_step_that_diverges(*args):
-        real_step = real_make(*args)
-
-        def step(*batch):  # the 5th step (epoch 2, step 2) returns nan
-            calls.append(real_step(*batch))
-            return float("nan") if len(calls) == 5 else calls[-1]
-        return step
-
-    monkeypatch.setattr(chatbot, "make_train_step", make_step_that_diverges)
-    with pytest.raises(DlbookError, match=r"the loss became nan at epoch 2, step 2 of 3: training diverged "
-                                          r"\(lower the learning rate.*stays as last saved \(1 epoch"):
+    with diverging(monkeypatch, at_call=5, value=float("nan")), \
+            pytest.raises(DlbookError, match=r"the loss became nan at epoch 2, step 2 of 3: training diverged "
+                                             r"\(lower the learning rate.*stays as last saved \(1 epoch"):
         chatbot.main(["--corpus", corpus, *TINY, "--epochs", "3", "--output-dir", str(tmp_path),
                       "--sample-every", "0"])
     assert json.load(open(tmp_path / "config.json"))["losses"] != []  # epoch 1 was saved
+
+
+def test_tensorboard_gets_the_loss_of_every_epoch(corpus, tmp_path):
+    logs = tmp_path / "logs"
+    chatbot.main(["--corpus", corpus, *TINY, "--epochs", "2", "--output-dir", str(tmp_path / "run"),
+                  "--sample-every", "0", "--tensorboard", str(logs)])
+    losses = json.load(open(tmp_path / "run" / "config.json"))["losses"]
+    scalars = read_scalars(logs)
+    assert sorted(scalars) == [("train", "loss", 1), ("train", "loss", 2)]
+    assert [scalars["train", "loss", epoch] for epoch in (1, 2)] == pytest.approx(losses, rel=1e-6)
 
 
 def test_chat_through_a_pipe(trained):
@@ -168,20 +155,14 @@ def test_retrain_into_a_chatbot_folder_never_leaves_one_chat_cannot_load(corpus,
         assert cli.main(["chat", "--checkpoint", str(folder), "--mode", "greedy", "--query", "good night"]) == 0
         return capsys.readouterr().out
 
-    real_make = chatbot.make_train_step
     for stop, then in ((RuntimeError("killed before the first save"), "sleep well"), (signal.SIGINT, None)):
-        def make_step_that_stops(*args, stop=stop):
-            real_step = real_make(*args)
+        def around(n, step, args, stop=stop):  # the first step of the new run
+            if isinstance(stop, Exception):
+                raise stop
+            signal.raise_signal(stop)
+            return step(*args)
 
-            def step(*batch):  # the first step of the new run
-                if isinstance(stop, Exception):
-                    raise stop
-                signal.raise_signal(stop)
-                return real_step(*batch)
-            return step
-
-        monkeypatch.setattr(chatbot, "make_train_step", make_step_that_stops)
-        with pytest.raises((RuntimeError, KeyboardInterrupt)):
+        with wrapped_train_step(monkeypatch, around), pytest.raises((RuntimeError, KeyboardInterrupt)):
             chatbot.main([*retrain, "--overwrite"])
         capsys.readouterr()
         answer = chat_answers()  # the folder loads: old bot before the first save, the new one after

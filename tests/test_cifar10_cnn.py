@@ -1,14 +1,14 @@
 """The 1.10.5 BatchNorm CNN (dlbook.models.cnn) and its training script
 (chapters/ch01/s1_10_5_cifar10_cnn.py) on the tiny CIFAR-format data in data/tiny."""
-import contextlib
 import json
-import signal
 
 import h5py
 import numpy as np
 import pytest
 
 from chapters.ch01 import s1_10_5_cifar10_cnn as chapter
+from dlbook import train
+from dlbook.compat import tl
 from dlbook.files.checkpoints import file_entries
 from dlbook.cli import guarded
 from dlbook.data import Dataloader
@@ -16,8 +16,11 @@ from dlbook.data.cifar10 import write_cifar10_pickle
 from dlbook.data.dataset import ArrayDataset
 from dlbook.data.paths import REPO_TINY_DIR
 from dlbook.errors import DlbookError
+from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
 from dlbook.models.cnn import TRAINABLE_PARAMS_24x24
+from event_files import read_scalars
+from step_wrapping import diverging, pressing_ctrl_c  # noqa: F401  (pressing_ctrl_c: also for the recipes' tests)
 import tensorflow as tf
 
 # fewer than 5 CIFAR-10 training batches is expected here (tiny files, ../shared/data)
@@ -57,18 +60,18 @@ def test_model_as_printed_with_1068426_trainable_parameters():
 def test_compiled_train_step_learns_and_updates_batchnorm_statistics():
     net = get_model_batchnorm([None, 24, 24, 3])
     optimizer = tf.optimizers.Adam(0.001)
-    train_step, eval_step = chapter.make_steps(net, optimizer)
+    train_step = train.train_step(net, optimizer, tl.cost.cross_entropy, metric=accuracy,
+                                  signature=chapter.BATCH + [train.POSITION])
+    eval_step = train.eval_step(net, tl.cost.cross_entropy, accuracy, signature=chapter.BATCH)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(16, 24, 24, 3)).astype(np.float32)
     y = rng.integers(0, 10, 16).astype(np.int32)
     moving_mean = next(w for w in net.all_weights if w.name.endswith("moving_mean:0"))  # the first BatchNorm's
-    net.train()
-    losses = [float(train_step(X, y, chapter.step_seed(0, 0, step))[0]) for step in range(10)]
+    losses = [float(train_step(X, y, train.position(0, 0, step))["loss"]) for step in range(10)]
     assert losses[-1] < 0.7 * losses[0]  # starts memorising 16 images
     assert np.abs(moving_mean.numpy()).max() > 0  # updated inside the tf.function (started at 0)
-    net.eval()
-    eval_loss, eval_acc = eval_step(X, y)
-    assert np.isfinite(float(eval_loss)) and 0.0 <= float(eval_acc) <= 1.0
+    out = eval_step(X, y)
+    assert np.isfinite(float(out["loss"])) and 0.0 <= float(out["acc"]) <= 1.0
 
 
 def _write_cifar(directory, sizes=(("data_batch_1", 40), ("test_batch", 8))):
@@ -81,20 +84,9 @@ def _write_cifar(directory, sizes=(("data_batch_1", 40), ("test_batch", 8))):
 
 
 def test_non_finite_loss_stops_naming_epoch_and_step(tmp_path, monkeypatch):
-    real_make_steps, calls = chapter.make_steps, []
-
-    def make_steps_that_diverge(*args, **kwargs):
-        train_step, eval_step = real_make_steps(*args, **kwargs)
-
-        def step(X_batch, y_batch, seed):  # 3 steps an epoch: the 5th (epoch 2, step 2) gives inf
-            calls.append(1)
-            loss, acc = train_step(X_batch, y_batch, seed)
-            return (tf.constant(np.inf) if len(calls) == 5 else loss), acc
-        return step, eval_step
-
-    monkeypatch.setattr(chapter, "make_steps", make_steps_that_diverge)
-    data = _write_cifar(tmp_path / "data")
-    with pytest.raises(DlbookError, match=r"inf at epoch 2, step 2 of 3.*stays as last saved \(1 epoch"):
+    data = _write_cifar(tmp_path / "data")  # 3 steps an epoch: the 5th (epoch 2, step 2) gives inf
+    with diverging(monkeypatch, at_call=5), \
+            pytest.raises(DlbookError, match=r"inf at epoch 2, step 2 of 3.*stays as last saved \(1 epoch"):
         chapter.main(["--data-dir", str(data), "--batch-size", "16", "--epochs", "3",
                       "--output-dir", str(tmp_path / "out")])
 
@@ -150,28 +142,6 @@ def test_resume_continues_bit_exactly(tmp_path, capsys):
     assert chapter.main(common + ["--epochs", "2", "--resume", "--output-dir", str(tmp_path / "b")]) == 0
     assert f"Resumed from {tmp_path / 'b'}: 1 epoch(s) done" in capsys.readouterr().out
     _assert_same_runs(tmp_path / "a", tmp_path / "b")
-
-
-@contextlib.contextmanager
-def pressing_ctrl_c(monkeypatch, at_call):
-    """Within the block, the 1.10.5 train step raises SIGINT before its ``at_call``-th call."""
-    real_make_steps, calls = chapter.make_steps, []
-
-    def make_steps_pressing_ctrl_c(*args, **kwargs):
-        train_step, eval_step = real_make_steps(*args, **kwargs)
-
-        def step(X_batch, y_batch, seed):
-            calls.append(1)
-            if len(calls) == at_call:
-                signal.raise_signal(signal.SIGINT)
-            return train_step(X_batch, y_batch, seed)
-        return step, eval_step
-
-    monkeypatch.setattr(chapter, "make_steps", make_steps_pressing_ctrl_c)
-    try:
-        yield
-    finally:
-        monkeypatch.setattr(chapter, "make_steps", real_make_steps)
 
 
 def test_ctrl_c_mid_epoch_saves_and_resume_is_bit_exact(tmp_path, capsys, monkeypatch):
@@ -249,3 +219,20 @@ def test_test_loader_crops_and_standardizes_as_training_does(tmp_path):
     assert X_batch.shape == (4, 24, 24, 3)
     for image, out in zip(images, X_batch.numpy()):
         np.testing.assert_allclose(out, numpy_test_transform(image, 0)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_tensorboard_gets_every_epoch_of_the_history(tmp_path):
+    """--tensorboard DIR: train/, test/ (and validation/ with early stopping) scalars per epoch,
+    read back from the event files, equal to run.json's history."""
+    args = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--epochs", "2",
+            "--early-stopping", "5", "--validation-images", "8",
+            "--tensorboard", str(tmp_path / "logs"), "--output-dir", str(tmp_path / "run")]
+    assert chapter.main(args) == 0
+    history = json.loads((tmp_path / "run" / "run.json").read_text())["history"]
+    scalars = read_scalars(tmp_path / "logs")
+    for epoch in (1, 2):
+        for split, tag, key in (("train", "loss", "loss"), ("train", "acc", "acc"), ("train", "lr", "lr"),
+                                ("test", "loss", "test_loss"), ("test", "acc", "test_acc"),
+                                ("validation", "acc", "val_acc")):
+            assert scalars[split, tag, epoch] == pytest.approx(history[key][epoch - 1], rel=1e-6), (split, tag)
+    assert {step for (_, _, step) in scalars} == {1, 2}

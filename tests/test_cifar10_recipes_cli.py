@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from chapters.ch01 import s1_10_5_cifar10_cnn as chapter
-from test_cifar10_cnn import _write_cifar, pressing_ctrl_c  # 40 training, 8 test images
-from dlbook import recipes
+from test_cifar10_cnn import _write_cifar  # 40 training, 8 test images
+from step_wrapping import pressing_ctrl_c
+from dlbook import recipes, train
 from dlbook.files.checkpoints import file_entries
 from dlbook.cli import guarded
 from dlbook.errors import UsageError
@@ -71,9 +72,9 @@ def test_the_step_differentiates_the_weight_penalty():
     for net, decay in zip(nets, (0.0, lam)):
         recipe = recipes.Recipe(optimizer="sgd", momentum=0.0, learning_rate=lr, weight_decay=decay)
         optimizer = tf.optimizers.SGD(lr)
-        train_step, _ = chapter.make_steps(net, optimizer, recipes.weight_penalty(recipe, net))
-        net.train()
-        train_step(X, y, chapter.step_seed(0, 0, 0))
+        train_step = train.train_step(net, optimizer, chapter.tl.cost.cross_entropy,
+                                      penalty=recipes.weight_penalty(recipe, net))
+        train_step(X, y, train.position(0, 0, 0))
     for w0, plain, decayed in zip(start, nets[0].trainable_weights, nets[1].trainable_weights):
         extra = -lr * 2 * lam * w0 if w0.ndim >= 2 else np.zeros_like(w0)
         np.testing.assert_allclose(decayed.numpy() - plain.numpy(), extra, atol=2e-6)
@@ -95,8 +96,8 @@ def test_early_stopping_restores_the_best_epoch(tmp_path, capsys):
     assert meta["state"]["restored"]["epoch"] == best and f"restored the weights of epoch {best}" in out
     if len(val) < 8:  # it stopped: one epoch after the best without a better one
         assert len(val) == best + 1
-    with h5py.File(tmp_path / "run" / recipes.BEST_WEIGHTS_NAME, "r") as f:
-        best_weights = [f[str(i)][()] for i in range(len(f))]
+    with h5py.File(tmp_path / "run" / train.hooks.BEST_WEIGHTS_NAME, "r") as f:
+        best_weights = [w[()] for _, ws in file_entries(f) for w in ws]
     net = get_model_batchnorm([None, 24, 24, 3])
     assert len(best_weights) == len(net.all_weights) == len(model)
     for saved, kept in zip(model, best_weights):  # same order: the model's all_weights

@@ -1,4 +1,5 @@
-"""dlbook.distribute: N replicas train like one device on the same global batches.
+"""dlbook.distribute with the one train step (dlbook.train.train_step): N replicas train like one
+device on the same global batches.
 
 Logical devices must be configured before TensorFlow initialises (and importing TensorLayer
 does), so the distributed runs happen in subprocesses: one splits the CPU into 2 devices for
@@ -37,6 +38,7 @@ import tensorflow as tf
 from dlbook import distribute
 from dlbook.compat import tl
 from dlbook.models import get_mlp_model
+from dlbook.train import position, train_step
 
 tf.random.set_seed(0)   # the initial weights; the checks hold for other seeds too
 rng = np.random.default_rng(0)
@@ -60,14 +62,16 @@ mlp = lambda: get_mlp_model((None, D), n_units=16, n_classes=C)
 sgd = lambda: tf.optimizers.SGD(0.5)   # SGD, not Adam: Adam would hide a wrong loss scale
 
 def book_run(net, optimizer):
-    \"\"\"One device, the book's step: batch-mean tl.cost.cross_entropy plus the L2 penalty.\"\"\"
+    \"\"\"One device, the book's step: batch-mean tl.cost.cross_entropy plus the L2 penalty
+    differentiated, the cross-entropy reported.\"\"\"
     @tf.function(reduce_retracing=True)
     def step(xb, yb):
         with tf.GradientTape() as tape:
-            loss = tl.cost.cross_entropy(net(xb), yb, name="ce") + l2(net)()
+            ce = tl.cost.cross_entropy(net(xb), yb, name="ce")
+            loss = ce + l2(net)()
         grads = tape.gradient(loss, net.trainable_weights)
         optimizer.apply_gradients(zip(grads, net.trainable_weights))
-        return loss
+        return ce
     return [float(step(xb, yb)) for xb, yb in batches]
 
 def max_diff(a, b):
@@ -75,13 +79,12 @@ def max_diff(a, b):
 
 def distributed_run(strategy, init, dataset):
     net, optimizer = build(strategy, mlp, sgd, init)
-    step = distribute.TrainStep(strategy, net, optimizer, distribute.per_example_cross_entropy,
-                                regularizer=l2(net))
+    step = train_step(net, optimizer, tl.cost.cross_entropy, penalty=l2(net), strategy=strategy)
     data = batches
     if dataset:
         ds = tf.data.Dataset.from_tensor_slices((X, y)).batch(B)
         data = [batch for _ in range(2) for batch in distribute.distribute_dataset(strategy, ds)]
-    return [float(step(xb, yb)[0]) for xb, yb in data], net
+    return [float(step(xb, yb, position(0, 0, 0))["loss"]) for xb, yb in data], net
 """
 
 MIRRORED = COMMON + """
@@ -103,9 +106,10 @@ net, optimizer = build(mirrored, mlp, sgd, init)
 def unscaled_step(xb, yb):
     def replica(xb, yb):
         with tf.GradientTape() as tape:
-            loss = tl.cost.cross_entropy(net(xb), yb, name="ce") + l2(net)()
+            ce = tl.cost.cross_entropy(net(xb), yb, name="ce")
+            loss = ce + l2(net)()
         optimizer.apply_gradients(zip(tape.gradient(loss, net.trainable_weights), net.trainable_weights))
-        return loss
+        return ce
     return mirrored.reduce("mean", mirrored.run(replica, args=(xb, yb)), axis=None)
 ds = tf.data.Dataset.from_tensor_slices((X, y)).batch(B)
 mlp_out["unscaled"] = [float(unscaled_step(xb, yb)) for _ in range(2)
@@ -116,8 +120,8 @@ from dlbook.metrics import accuracy
 steps = {}
 for name, strategy in (("one_example_default", default), ("one_example_mirrored", mirrored)):
     net, optimizer = build(strategy, mlp, sgd, init)
-    step = distribute.TrainStep(strategy, net, optimizer, distribute.per_example_cross_entropy, acc=accuracy)
-    mlp_out[name] = [float(v) for v in step(X[:1], y[:1])]
+    step = train_step(net, optimizer, tl.cost.cross_entropy, metric=accuracy, strategy=strategy)
+    mlp_out[name] = [float(v) for v in step(X[:1], y[:1], position(0, 0, 0)).values()]
     steps[name] = [w.numpy() for w in net.all_weights]
 mlp_out["one_example_weight_diff"] = max_diff(*steps.values())
 
@@ -138,10 +142,11 @@ stats = [tf.nn.moments(conv1[h], [0, 1, 2]) for h in halves]
 v0 = first(one, "BatchNorm2d").moving_var.numpy()
 two, two_opt = build(mirrored, cnn, adam, init)
 ghost, _ = build(default, cnn, adam, init)   # one device, each half with its own BN statistics
-per_example = distribute.per_example_cross_entropy
+per_example = lambda logits, labels: tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+ce = tl.cost.cross_entropy
 bn_out = {
-    "loss_one": float(distribute.TrainStep(default, one, one_opt, per_example)(images, labels)[0]),
-    "loss_two": float(distribute.TrainStep(mirrored, two, two_opt, per_example)(images, labels)[0]),
+    "loss_one": float(train_step(one, one_opt, ce, strategy=default)(images, labels, position(0, 0, 0))["loss"]),
+    "loss_two": float(train_step(two, two_opt, ce, strategy=mirrored)(images, labels, position(0, 0, 0))["loss"]),
     "loss_ghost": sum(float(tf.reduce_sum(per_example(ghost(images[h]), labels[h]))) for h in halves) / 16,
     "mean_one": first(one, "BatchNorm2d").moving_mean.numpy().tolist(),
     "mean_two": first(two, "BatchNorm2d").moving_mean.numpy().tolist(),
@@ -155,7 +160,7 @@ bn_out = {
 # training forward leaves the two replicas with different moving means
 plain, plain_opt = build(mirrored, cnn, adam, init, in_scope=lambda s: s.scope())
 try:
-    distribute.TrainStep(mirrored, plain, plain_opt, per_example)
+    train_step(plain, plain_opt, ce, strategy=mirrored)
 except Exception as exc:
     bn_out["plain_scope_error"] = f"{type(exc).__name__}: {exc}"
 shares = mirrored.experimental_distribute_values_from_function(
@@ -223,7 +228,7 @@ def _check_mlp_follows_the_one_device_loss_trajectory(out):
     assert out["mirrored_types"] == ["MirroredVariable"]  # TL's tf.Variables became mirrored
     book = np.array(out["book"])
     assert len(book) == 8 and book[-1] < book[0] - 0.02  # 8 steps that do train
-    # the default strategy runs the same TrainStep code: bit-equal to the book's step
+    # the default strategy runs the same step code: bit-equal to the book's step
     np.testing.assert_array_equal(out["default"], book)
     assert out["default_weight_diff"] == 0.0
     for name in ("mirrored", "mirrored_dataset"):  # global batches sliced in-graph / tf.data
@@ -319,34 +324,15 @@ def test_one_process_strategies_are_chief():
     assert distribute.is_chief(tf.distribute.MirroredStrategy(["/cpu:0"]))
 
 
-def test_from_batch_mean_gives_the_per_example_losses_sum_and_gradient():
-    """tl.cost.cross_entropy spread over the examples == per-example cross-entropy, summed
-    (values and gradients to 1e-6, float32), and an empty share sums to 0, not NaN."""
-    logits = tf.Variable(np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32))
-    labels = tf.constant([0, 1, 2, 3, 0, 1])
-    spread = distribute.from_batch_mean(tl.cost.cross_entropy)
-    with tf.GradientTape(persistent=True) as tape:
-        total = tf.reduce_sum(spread(logits, labels))
-        oracle = tf.reduce_sum(distribute.per_example_cross_entropy(logits, labels))
-    assert spread(logits, labels).shape == (6,)
-    np.testing.assert_allclose(total, oracle, rtol=1e-6)
-    np.testing.assert_allclose(tape.gradient(total, logits), tape.gradient(oracle, logits), atol=1e-6)
-    assert float(tf.reduce_sum(spread(logits[:0], labels[:0]))) == 0.0
+def test_step_refuses_a_model_built_outside_the_strategy():
+    from dlbook.train import train_step
 
-
-def test_step_refuses_a_batch_mean_cost_and_a_model_built_outside_the_strategy():
-    default = tf.distribute.get_strategy()
     net = get_mlp_model((None, 4), n_units=3, n_classes=2)
-    net.train()
-    step = distribute.TrainStep(default, net, tf.optimizers.SGD(0.1), tl.cost.cross_entropy)
-    X, y = np.ones((2, 4), np.float32), np.array([0, 1], np.int32)
-    with pytest.raises(UsageError, match="one loss per example.*per_example_cross_entropy"):
-        step(X, y)
     one_device = tf.distribute.MirroredStrategy(["/cpu:0"])
     with one_device.scope():
         optimizer = tf.optimizers.SGD(0.1)
     with pytest.raises(UsageError, match="built outside the strategy"):
-        distribute.TrainStep(one_device, net, optimizer, distribute.per_example_cross_entropy)
+        train_step(net, optimizer, tl.cost.cross_entropy, strategy=one_device)
 
 
 @pytest.mark.parametrize("argv", [["--strategy"], ["--cpu-devices", "two"], ["--strategy", "tpu"],

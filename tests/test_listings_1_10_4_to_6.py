@@ -82,8 +82,9 @@ def test_one_copy_of_the_run_rules():
     (fit, 1.10.5, 1.10.6) call it."""
     owners = {"signal.signal(": {"signals.py"}, "save_checkpoint(": {"checkpoints.py"},
               "load_checkpoint(": {"checkpoints.py", "__init__.py"}, "isfinite(": {"__init__.py"}}
-    trainers = [ROOT / "dlbook" / "utils.py", *(ROOT / "chapters" / "ch01").glob("s1_10_[456]_*.py")]
-    for path in trainers + list((ROOT / "dlbook" / "session").glob("*.py")):
+    trainers = [ROOT / "dlbook" / "train" / "loop.py", *(ROOT / "chapters" / "ch01").glob("s1_10_[456]_*.py")]
+    library = list((ROOT / "dlbook" / "train").glob("*.py")) + list((ROOT / "dlbook" / "session").glob("*.py"))
+    for path in trainers + library:
         text = path.read_text()
         for call, allowed in owners.items():
             if call in text:
@@ -91,3 +92,13 @@ def test_one_copy_of_the_run_rules():
                     (path, call)
     for path in trainers:
         assert "session" in path.read_text(), path
+
+
+def test_one_train_step_in_the_library():
+    """``tf.GradientTape`` and ``apply_gradients`` appear in one module of dlbook and in no training
+    section (1.10.4-1.10.6 use that module; 1.10.1-1.10.3 print their own, 1.4 and 1.6 check
+    NumPy maths against TensorFlow's gradients)."""
+    def uses(path):
+        return bool(re.search(r"GradientTape\(|\.apply_gradients\(", path.read_text()))
+    assert [p.relative_to(ROOT).as_posix() for p in _python_files("dlbook") if uses(p)] == ["dlbook/train/step.py"]
+    assert not [p for p in (ROOT / "chapters" / "ch01").glob("s1_10_[456]_*.py") if uses(p)]

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from dlbook import recipes
+from dlbook import recipes, session, train
 from dlbook.compat import tl
 from dlbook.data import transforms
 from dlbook.errors import UsageError
@@ -37,7 +37,7 @@ def test_book_recipe_is_the_listing():
     net = get_model_batchnorm([None, 24, 24, 3], dense_keep=BOOK.dense_keep, batch_norm=BOOK.batch_norm)
     assert _n_params(net.trainable_weights) == TRAINABLE_PARAMS_24x24 == 1_068_426
     assert not any(isinstance(layer, Dropout) for layer in net.all_layers)
-    assert recipes.weight_penalty(BOOK, net) is None and recipes.early_stopping(BOOK, net) is None
+    assert recipes.weight_penalty(BOOK, net) is None
     assert recipes.transforms(BOOK) == (transforms.train_transform, transforms.test_transform)
 
 
@@ -216,34 +216,34 @@ def test_recipe_switches_batchnorm_and_augmentation():
 
 # -- early stopping with the best weights restored (1.7.5) ----------------------------------------
 
+def _stopper(net, patience):
+    """The 1.10.5 early stopping (dlbook.train's hook on val_acc) in a run that saves nothing."""
+    return train.EarlyStopping(session.open(None), net, patience=patience, monitor="val_acc", mode="max")
+
+
 def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     net = get_model_batchnorm([None, 24, 24, 3])
-    stopper = recipes.early_stopping(Recipe(early_stopping=2), net)
-    stopper.on_train_begin()
+    stopper = _stopper(net, Recipe(early_stopping=2).early_stopping)
     snapshots, stopped_after = [], None
     for epoch, val_acc in enumerate([0.30, 0.50, 0.45, 0.49, 0.60]):
         for k, w in enumerate(net.all_weights):  # "training": every weight changes each epoch
             w.assign(tf.fill(w.shape, float(epoch * 100 + k)))
         snapshots.append([w.numpy().copy() for w in net.all_weights])
-        stopper.on_epoch_end(epoch, {"val_acc": val_acc})
-        if stopper.model.stop_training:
+        if stopper.end_epoch(epoch, {"val_acc": val_acc}):
             stopped_after = epoch
             break
     assert stopped_after == 3  # two epochs without beating 0.50
-    stopper.on_train_end()
-    assert stopper.best_epoch == 1
+    assert stopper.restore() == 2  # epoch 2 (1-based): the second
     for w, best in zip(net.all_weights, snapshots[1]):  # moving statistics included
         np.testing.assert_array_equal(w.numpy(), best)
 
 
 def test_early_stopping_restores_the_best_epoch_when_training_runs_to_the_end():
     net = get_model_batchnorm([None, 24, 24, 3])
-    stopper = recipes.early_stopping(Recipe(early_stopping=5), net)
-    stopper.on_train_begin()
+    stopper = _stopper(net, 5)
     for epoch, val_acc in enumerate([0.2, 0.7, 0.6]):
         for w in net.all_weights:
             w.assign(tf.fill(w.shape, float(epoch)))
-        stopper.on_epoch_end(epoch, {"val_acc": val_acc})
-        assert not stopper.model.stop_training
-    stopper.on_train_end()
+        assert not stopper.end_epoch(epoch, {"val_acc": val_acc})
+    stopper.restore()
     assert all(np.all(w.numpy() == 1.0) for w in net.all_weights)

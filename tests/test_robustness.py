@@ -29,7 +29,7 @@ from dlbook.data.paths import REPO_TINY_DIR
 from dlbook.errors import CheckpointError, DataError, ShapeError, UsageError
 from dlbook.metrics import accuracy
 from dlbook.models import get_mlp_model, get_model_batchnorm
-from dlbook.utils import fit, predict
+from dlbook.train import fit, predict
 
 TINY_MNIST = REPO_TINY_DIR / "mnist"
 TINY_CIFAR = REPO_TINY_DIR / "cifar10" / "cifar-10-batches-py"

@@ -11,7 +11,7 @@ from dlbook.chat.vocab import Vocabulary, make_arrays
 from dlbook.errors import UsageError
 from dlbook.models import get_seq2seq_model, masked_sequence_loss
 from dlbook.models.seq2seq import decode_step, encode
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 
 START, END = 2, 3  # ids of start_id / end_id in a Vocabulary.build vocabulary
 

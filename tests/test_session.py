@@ -23,7 +23,7 @@ from dlbook.cli import main as dlbook
 from dlbook.errors import SaveError, UsageError
 from dlbook.session import rundir as rundir_module
 from dlbook.session.rundir import RunDir
-from dlbook.utils import fit
+from dlbook.train import fit
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(40, 4)).astype(np.float32)
@@ -122,7 +122,7 @@ def test_a_copy_that_followed_the_links_reads_and_commits(tmp_path):
 
 def test_a_new_run_where_one_is_saved_is_refused_overwrite_replaces_it_only_when_it_saves(tmp_path):
     _fit(tmp_path, 1)
-    with pytest.raises(UsageError, match=rf"{tmp_path} already holds a run of `dlbook.utils.fit`, 1 epoch\(s\) "
+    with pytest.raises(UsageError, match=rf"{tmp_path} already holds a run of `fit`, 1 epoch\(s\) "
                                          r"done: add --resume to continue it, or --overwrite"):
         session.open(tmp_path)
     before = (tmp_path / "model.h5").read_bytes()

@@ -23,7 +23,7 @@ from dlbook.files import checkpoints, safe_pickle
 from dlbook.chat.store import CONFIG_FIELDS
 from dlbook.cli import main as dlbook
 from dlbook.errors import CheckpointError, UsageError
-from dlbook.utils import fit
+from dlbook.train import fit
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(REPO)}

@@ -37,7 +37,7 @@ import numpy as np
 from dlbook.metrics import accuracy
 from dlbook.models import MLPModel
 from dlbook.options import add_seed_arg, make_parser, positive_int
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 
 
 # %% [markdown]

@@ -32,7 +32,7 @@ from tensorlayer.layers import Input, Dense
 from tensorlayer.models import Model
 
 from dlbook.options import add_seed_arg, make_parser
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 
 
 # %% [markdown]

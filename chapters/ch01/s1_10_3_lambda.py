@@ -31,7 +31,7 @@ import tensorflow as tf
 import tensorlayer as tl
 
 from dlbook.options import add_seed_arg, make_parser
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 
 
 # %% [markdown]

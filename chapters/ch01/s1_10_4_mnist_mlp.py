@@ -32,7 +32,7 @@ tl.utils.fit reaches 97.4% and 98.2% with these settings. On the tiny subset: ab
 # %% [markdown]
 # ## Setup
 # The listing's imports, with dlbook's replacements for the TensorLayer helpers that break
-# (`dlbook.compat`, `dlbook.utils.fit`/`test`; docs/errata.md).
+# (`dlbook.compat`, `dlbook.train.fit`/`test`; docs/errata.md).
 
 # %%
 # Setup
@@ -48,7 +48,8 @@ from dlbook.data import find_dataset, load_mnist_dataset
 from dlbook.errors import CheckpointError
 from dlbook.models.mlp import BOOK_KEEP, get_mlp_model
 from dlbook.options import add_training_args, make_parser, positive_float
-from dlbook.utils import fit, predict, set_seed, test
+from dlbook.seed import set_seed
+from dlbook.train import fit, predict, test
 
 PROG = "dlbook run 1.10.4"
 # The options that fix the run (with fit's own: the data and the batch order); --resume checks them.
@@ -154,6 +155,7 @@ def main(argv=None):
         n_epoch=args.epochs,  # book: n_epoch=20,
         X_val=X_val, y_val=y_val, eval_train=True,
         seed=args.seed, session=run, strategy=None if args.strategy == "default" else strategy,  # added: resumable runs
+        tensorboard_dir=args.tensorboard,  # added: TensorBoard logs
     )
     if history["time"]:
         print(f"time per epoch: {statistics.median(history['time']):.1f} s (median of {len(history['time'])})")

@@ -33,7 +33,7 @@ The run lives in ``--output-dir`` (default ``runs/cifar10_cnn``, a run directory
 :mod:`dlbook.session`): ``model.h5``, ``checkpoint.h5`` and ``run.json`` (options and recipe, and
 per epoch the training loss and accuracy, the test loss and accuracy, the learning rate, the
 validation accuracy with early stopping, and the seconds) are saved together after every epoch
-and on Ctrl-C or SIGTERM, with ``best_weights.h5`` under early stopping; ``--resume`` continues
+and on Ctrl-C or SIGTERM, with ``best.h5`` under early stopping; ``--resume`` continues
 exactly (schedule, dropout masks and early-stopping counters included), ``--overwrite`` replaces.
 
 Expected: on the tiny CIFAR-format data in data/tiny (used when the real data is absent; 500
@@ -54,15 +54,15 @@ README: the ablation).
 # Setup
 import numpy as np
 
-from dlbook import distribute, recipes, session
-from dlbook.compat import dropout_seed, tl
+from dlbook import distribute, recipes, session, train
+from dlbook.compat import tl
 from dlbook.data import CIFAR10, Dataloader
 from dlbook.data.locate import find_dataset
 from dlbook.data.transforms import test_transform
 from dlbook.metrics import accuracy
 from dlbook.models import get_model_batchnorm
 from dlbook.options import add_training_args, make_parser
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 import tensorflow as tf
 
 PROG = "dlbook run 1.10.5"
@@ -93,60 +93,25 @@ def _fn_train(img, target, seed=None):  # errata: augment-global-rng
 
 
 # %% [markdown]
-# ## Training and evaluation steps
-# The listing leaves training to the reader: one `tf.GradientTape` step on the cross-entropy
-# (plus the recipe's weight penalty, 1.7.2), compiled with `tf.function`, and an evaluation pass
-# over the test loader.
+# ## Training and evaluation
+# The listing leaves training to the reader. `dlbook.train` runs it, the same loop as 1.10.4's
+# `fit`: one `tf.GradientTape` step on the cross-entropy (plus the recipe's weight penalty,
+# 1.7.2), compiled once, per batch of `train_dl`; after each epoch the test loader's loss and
+# accuracy, and with early stopping the held-out images' accuracy.
 
 # %%
-def make_steps(net, optimizer, penalty=None, strategy=None):
-    """The train step (net in train mode) and the eval step (eval mode), one tf.function each,
-    traced once for any batch size (the last partial batch included).
-
-    ``train_step(X_batch, y_batch, seed)`` differentiates the cross-entropy plus ``penalty()``
-    (the recipe's weight decay, when it has one) and returns the cross-entropy and the accuracy;
-    ``seed`` (shape [2]: seed, epoch and step folded) keys the step's dropout masks, so a resumed
-    run draws the masks an uninterrupted one draws. With a ``strategy`` the train step is
-    data-parallel: each replica trains on its share of every batch (its loss includes the penalty).
-    """
-    train_weights = net.trainable_weights
-    batch = [tf.TensorSpec([None, 24, 24, 3], tf.float32), tf.TensorSpec([None], tf.int32)]
-
-    @tf.function(input_signature=batch + [tf.TensorSpec([2], tf.int64)])
-    def train_step(X_batch, y_batch, seed):
-        with tf.GradientTape() as tape, dropout_seed(seed):
-            _logits = net(X_batch)
-            _loss = tl.cost.cross_entropy(_logits, y_batch, name='train_loss')
-            _objective = _loss if penalty is None else _loss + penalty()  # 1.7.2: (1.23)'s penalty
-        grad = tape.gradient(_objective, train_weights)
-        optimizer.apply_gradients(zip(grad, train_weights))
-        return _loss, accuracy(_logits, y_batch)
-
-    @tf.function(input_signature=batch)
-    def eval_step(X_batch, y_batch):
-        _logits = net(X_batch)
-        return tl.cost.cross_entropy(_logits, y_batch, name='eval_loss'), accuracy(_logits, y_batch)
-
-    if strategy is not None:
-        train_step = distribute.TrainStep(strategy, net, optimizer, distribute.per_example_cross_entropy,
-                                          acc=accuracy, regularizer=penalty)
-    return train_step, eval_step
+BATCH = [tf.TensorSpec([None, 24, 24, 3], tf.float32), tf.TensorSpec([None], tf.int32)]
 
 
-def step_seed(seed, epoch, step):
-    """The dropout seed of one step: (seed, epoch) with the step folded in."""
-    return tf.cast(tf.random.experimental.stateless_fold_in(tf.constant([seed, epoch], tf.int64), step), tf.int64)
+def evaluation(net, optimizer, test_dl, val_dl=None):
+    """What each epoch reports after training: test loss and accuracy, the learning rate, and
+    with early stopping the validation accuracy (what it watches)."""
+    step = train.eval_step(net, tl.cost.cross_entropy, accuracy, signature=BATCH)
 
-
-def evaluate(net, eval_step, test_dl):
-    """(loss, accuracy) over the whole of ``test_dl``, averaged over images."""
-    net.eval()
-    loss_sum = correct = seen = 0.0
-    for X_batch, y_batch in test_dl:
-        _loss, _acc = eval_step(X_batch, y_batch)
-        n = int(y_batch.shape[0])
-        loss_sum, correct, seen = loss_sum + float(_loss) * n, correct + float(_acc) * n, seen + n
-    return loss_sum / seen, correct / seen
+    def evaluate():
+        row = {**train.evaluate(step, test_dl, prefix="test_"), "lr": recipes.current_learning_rate(optimizer)}
+        return row if val_dl is None else {**row, **train.evaluate(step, val_dl, prefix="val_")}
+    return evaluate
 
 
 # %% [markdown]
@@ -176,6 +141,37 @@ def parse_args(argv):
 # and prints the test loss and accuracy.
 
 # %%
+def load_data(args, recipe, location):
+    """The listing's datasets and loaders: (train_dl, test_dl, val_dl or None)."""
+    batch_size, val_dl = args.batch_size, None
+    # Load the data, with the augmentation
+    train_ds = CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
+    if recipe.early_stopping:  # 1.7.5: images held out of the training set choose when to stop
+        train_ds, val_ds = recipes.hold_out(train_ds, recipe.validation_images)
+        val_dl = Dataloader(val_ds, batch_size=batch_size, batch_transforms=[test_transform])
+    if args.augment == "numpy":
+        train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,  # errata: tl-data
+                              batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)  # errata: tl-data
+    else:  # the same augmentation in TF ops, on whole batches (or, with --augment off, the central crop)
+        train_dl = Dataloader(train_ds, batch_transforms=[recipes.transforms(recipe)[0]], shuffle=True,
+                              batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)
+    test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
+    test_dl = Dataloader(test_ds, batch_size=batch_size, batch_transforms=[test_transform])  # errata: cifar-test-dl-transform
+    print(f"{len(train_ds):,} training and {len(test_ds):,} test images, batch size {batch_size}, "
+          f"augmentation {'off' if args.augment == 'off' else 'in NumPy' if args.augment == 'numpy' else 'in TF ops'}"
+          f"; recipe {args.recipe}: {recipes.describe(recipe)}")
+    return train_dl, test_dl, val_dl
+
+
+def epochs_of(train_dl):
+    """The listing's loop over ``train_dl``, one epoch from step ``step`` on (where a --resume left off)."""
+    def batches(epoch, step):
+        train_dl.seek(epoch, step)  # this epoch's order and crops
+        for X_batch, y_batch in train_dl:
+            yield X_batch, y_batch  # the training code: dlbook.train's step, one per batch
+    return batches
+
+
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
@@ -187,27 +183,11 @@ def main(argv=None):
     if location.tiny and args.validation_images is None:  # the recipe's 2,000 are more than the tiny set
         args.validation_images = 50
     recipe = recipes.recipe_from_args(args, epochs=args.epochs, batch_size=args.batch_size)
-    batch_size = args.batch_size
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS, writer=distribute.is_chief(strategy))
     run.fix(**recipes.fixed_fields(recipe))
     set_seed(args.seed)
-
-    # Load the data, with the augmentation
-    train_ds = CIFAR10(train_or_test='train', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
-    if recipe.early_stopping:  # 1.7.5: images held out of the training set choose when to stop
-        train_ds, val_ds = recipes.hold_out(train_ds, recipe.validation_images)
-    if args.augment == "numpy":
-        train_dl = Dataloader(train_ds, transforms=[_fn_train], shuffle=True,  # errata: tl-data
-                              batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)  # errata: tl-data
-    else:  # the same augmentation in TF ops, on whole batches (or, with --augment off, the central crop)
-        train_dl = Dataloader(train_ds, batch_transforms=[recipes.transforms(recipe)[0]], shuffle=True,
-                              batch_size=batch_size, output_types=(np.float32, np.int32), seed=args.seed)
-    test_ds = CIFAR10(train_or_test='test', shape=(-1, 32, 32, 3), path=location.path)  # errata: tl-data
-    test_dl = Dataloader(test_ds, batch_size=batch_size, batch_transforms=[test_transform])  # errata: cifar-test-dl-transform
-    run.fix(examples=len(train_ds))
-    print(f"{len(train_ds):,} training and {len(test_ds):,} test images, batch size {batch_size}, "
-          f"augmentation {'off' if args.augment == 'off' else 'in NumPy' if args.augment == 'numpy' else 'in TF ops'}"
-          f"; recipe {args.recipe}: {recipes.describe(recipe)}")
+    train_dl, test_dl, val_dl = load_data(args, recipe, location)
+    run.fix(examples=len(train_dl.dataset))
 
     # Build the model
     with distribute.scope(strategy):
@@ -215,42 +195,35 @@ def main(argv=None):
                         batch_norm=recipe.batch_norm)
         optimizer = recipes.build_optimizer(recipe, len(train_dl))  # the listing: tf.optimizers.Adam(0.0001)
         run.restore(net, optimizer)  # a resumed run: its weights, the optimizer's state, where it stopped
-    train_step, eval_step = make_steps(net, optimizer, recipes.weight_penalty(recipe, net),
-                                       None if args.strategy == "default" else strategy)
-    stopper = None
-    if recipe.early_stopping:
-        stopper = recipes.EarlyStoppingHook(recipe, net, run)
-        val_dl = Dataloader(val_ds, batch_size=batch_size, batch_transforms=[test_transform])
 
-    # Train and test: the listing's `for X_batch, y_batch in train_dl:`, once per epoch
+    # Train and test: the cross-entropy (+ the recipe's weight penalty), one step per batch
+    step = train.train_step(net, optimizer, tl.cost.cross_entropy, metric=accuracy,
+                            penalty=recipes.weight_penalty(recipe, net), signature=BATCH + [train.POSITION],
+                            strategy=None if args.strategy == "default" else strategy)
+    hooks = [train.EarlyStopping(run, net, patience=recipe.early_stopping, monitor="val_acc", mode="max")
+             ] if recipe.early_stopping else []
+    hooks += [train.TensorBoard(args.tensorboard)] if args.tensorboard else []
+    evaluate = evaluation(net, optimizer, test_dl, val_dl)
     first_epoch = run.epoch
-    with run:
-        for epoch in run.epochs(args.epochs if stopper is None else stopper.epochs(args.epochs), len(train_dl)):
-            train_dl.seek(epoch, run.step)  # this epoch's order and crops, from where a --resume left off
-            net.train()
-            for X_batch, y_batch in train_dl:
-                _loss, _acc = train_step(X_batch, y_batch, step_seed(args.seed, epoch, run.step))
-                run.record(_loss, acc=_acc, n=len(y_batch))
-            test_loss, test_acc = evaluate(net, eval_step, test_dl)
-            extra = {} if stopper is None else {"val_acc": evaluate(net, eval_step, val_dl)[1]}
-            if stopper is not None:
-                stopper.end_epoch(epoch, extra["val_acc"])
-            run.end_epoch(test_loss=test_loss, test_acc=test_acc, lr=recipes.current_learning_rate(optimizer),
-                          **extra)
-            if stopper is not None and stopper.stopped:
-                break
+    train.train_epochs(run, step, epochs_of(train_dl), args.epochs, steps=len(train_dl), seed=args.seed,
+                       evaluation=evaluate, hooks=hooks)
+    report(run, evaluate, hooks[0] if recipe.early_stopping else None, first_epoch, args.output_dir)
+    return 0
+
+
+def report(run, evaluate, stopper, first_epoch, output_dir):
+    """The final test loss and accuracy (of the best epoch's weights, with early stopping)."""
     if stopper is not None and (best := stopper.restore()) is not None:
-        test_loss, test_acc = evaluate(net, eval_step, test_dl)
-        run.state["restored"] = {"epoch": best, "test_loss": test_loss, "test_acc": test_acc}
+        row = evaluate()
+        run.state["restored"] = {"epoch": best, "test_loss": row["test_loss"], "test_acc": row["test_acc"]}
         run.save()  # model.h5 now holds the best epoch's weights
         print(f"early stopping: restored the weights of epoch {best} (best validation accuracy)")
     elif run.epoch > first_epoch:
-        test_loss, test_acc = run.history["test_loss"][-1], run.history["test_acc"][-1]
+        row = {key: run.history[key][-1] for key in ("test_loss", "test_acc")}
     else:  # nothing left to train (a --resume of a finished run)
-        test_loss, test_acc = evaluate(net, eval_step, test_dl)
-    print(f"after {run.epoch} epochs: test loss {test_loss:.4f}, test accuracy {test_acc:.4f}; "
-          f"the run is in {args.output_dir}")
-    return 0
+        row = evaluate()
+    print(f"after {run.epoch} epochs: test loss {row['test_loss']:.4f}, test accuracy {row['test_acc']:.4f}; "
+          f"the run is in {output_dir}")
 
 
 # %% [markdown]

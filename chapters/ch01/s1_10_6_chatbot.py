@@ -33,12 +33,11 @@ the whole corpus the model gives back the trained reply to most training queries
 
 # %%
 # Setup
-import math
 import os
 
 import numpy as np
 
-from dlbook import session
+from dlbook import session, train
 from dlbook.chat.corpus import chatterbot_categories, load_chatterbot_pairs, load_tl_corpus, read_tsv_pairs
 from dlbook.chat.command import main as chat_main  # noqa: F401  (`dlbook chat`, see "Chatting")
 from dlbook.chat.inference import Chatbot
@@ -47,7 +46,7 @@ from dlbook.chat.vocab import Vocabulary, distinct_pairs, make_arrays, tokenize
 from dlbook.errors import UsageError
 from dlbook.models.seq2seq import get_seq2seq_model, masked_sequence_loss
 from dlbook.options import add_training_args, check_fits, int_option, make_parser, positive_float, seq2seq_weights
-from dlbook.utils import set_seed
+from dlbook.seed import set_seed
 import tensorflow as tf  # after dlbook, which holds TensorFlow's start-up lines (dlbook.quiet)
 
 PROG = "dlbook run 1.10.6"
@@ -140,32 +139,41 @@ def run_config(args, vocab, n_pairs, losses, model):
 
 
 # %% [markdown]
-# ## One training step
+# ## What the training differs in
 # The decoder is fed the reply shifted by one word (teacher forcing); the loss is the
-# cross-entropy of each reply word, masked past the end of the reply.
+# cross-entropy of each reply word, masked past the end of the reply. `dlbook.train` runs the
+# steps (compiled: with dlbook's RNN fix, errata tl-rnn-sequence-length, Seq2seq traces, several
+# times faster than the book's eager loop: scripts/bench_seq2seq_graph.py); after each epoch the
+# model answers a few queries.
 
 # %%
-# Train
-def make_train_step(model, optimizer, query_len, decoder_seq_length):
-    """One Adam step on the masked cross-entropy, compiled once for any batch size.
+def sequence_loss(logits, labels):
+    """The masked cross-entropy of the reply words; ``labels`` is (target, mask)."""
+    target, mask = labels
+    return masked_sequence_loss(logits, target, mask)
 
-    The book trains eagerly; with dlbook's RNN fix (errata: tl-rnn-sequence-length) Seq2seq also
-    trains inside a tf.function, several times faster (scripts/bench_seq2seq_graph.py).
-    """
+
+def batch_signature(query_len, decoder_seq_length):
+    """The step's inputs ([encoder ids, decoder ids]), labels (target ids, mask) and position."""
     queries = tf.TensorSpec([None, query_len], tf.int32)  # TL's RNN unrolls over a static length
     replies = tf.TensorSpec([None, decoder_seq_length], tf.int32)
+    return [[queries, replies], (replies, tf.TensorSpec([None, decoder_seq_length], tf.float32)), train.POSITION]
 
-    @tf.function(input_signature=[queries, replies, replies,
-                                  tf.TensorSpec([None, decoder_seq_length], tf.float32)])
-    def train_step(enc, dec, target, mask):
-        with tf.GradientTape() as tape:
-            logits = model(inputs=[enc, dec])
-            loss = masked_sequence_loss(logits, target, mask)
-        grads = tape.gradient(loss, model.trainable_weights)
-        optimizer.apply_gradients(zip(grads, model.trainable_weights))
-        return loss
 
-    return train_step
+class SampleReplies(train.Hook):
+    """After every ``every``-th epoch: replies to the seed queries, top-n sampled (as the chatbot
+    repository does), from a generator seeded by (seed, epoch)."""
+
+    def __init__(self, bot, every, top_n, seed):
+        self.bot, self.every, self.top_n, self.seed = bot, every, top_n, seed
+
+    def after_epoch(self, epoch, row):
+        if self.every and (epoch + 1) % self.every == 0:
+            rng = np.random.default_rng([self.seed, epoch])
+            for query in SEED_QUERIES:
+                print("Query >", query)
+                for words, _ in self.bot.reply(query, mode="sample", n_replies=3, top_n=self.top_n, rng=rng):
+                    print(">", " ".join(words))
 
 
 # %% [markdown]
@@ -198,29 +206,15 @@ def main(argv=None):
     # every snapshot holds what `dlbook chat` loads: model.h5 with config.json and vocab.json
     run.keep(lambda directory: save_run_files(
         directory, run_config(args, vocab, len(enc), run.history.get("loss", []), run.options["model"]), vocab))  # errata: chat-save-weights
-    bot = Chatbot(model_, vocab, args.query_len, args.decoder_seq_length)
 
-    # Train
-    n_steps = math.ceil(len(enc) / args.batch_size)
-    model_.train()  # before tracing: the compiled step keeps the mode it was traced in
-    train_step = make_train_step(model_, optimizer, enc.shape[1], dec.shape[1])
-    with run:
-        for epoch in run.epochs(args.epochs, n_steps):
-            model_.train()
-            # The order depends on (seed, epoch) only, so a resumed run sees the same batches.
-            order = np.random.default_rng([args.seed, epoch]).permutation(len(enc))
-            for step in range(run.step, n_steps):
-                batch = order[step * args.batch_size:(step + 1) * args.batch_size]
-                run.record(train_step(enc[batch], dec[batch], target[batch], mask[batch]))
-            run.end_epoch()
-
-            # Evaluate: replies to the seed queries, top-n sampled (as the chatbot repository does).
-            if args.sample_every and (epoch + 1) % args.sample_every == 0:
-                rng = np.random.default_rng([args.seed, epoch])
-                for query in SEED_QUERIES:
-                    print("Query >", query)
-                    for words, _ in bot.reply(query, mode="sample", n_replies=3, top_n=args.top_n, rng=rng):
-                        print(">", " ".join(words))
+    # Train: Adam on the masked cross-entropy; the batch order depends on (seed, epoch) only
+    step = train.train_step(model_, optimizer, sequence_loss,
+                            signature=batch_signature(enc.shape[1], dec.shape[1]))
+    pairs = train.Batches([enc, dec], (target, mask), args.batch_size, shuffle=True, seed=args.seed)
+    hooks = [SampleReplies(Chatbot(model_, vocab, args.query_len, args.decoder_seq_length),
+                           args.sample_every, args.top_n, args.seed)]
+    hooks += [train.TensorBoard(args.tensorboard)] if args.tensorboard else []
+    train.train_epochs(run, step, pairs, args.epochs, seed=args.seed, hooks=hooks)
     print(f"the chatbot is saved in {args.output_dir}; talk to it: dlbook chat --checkpoint {args.output_dir}")
     return 0
 

@@ -144,7 +144,7 @@ class Session:
             meta = None
         if meta is None:
             return "a run"
-        return (f"a run of `{meta['options'].get('program', 'dlbook.utils.fit')}`, "
+        return (f"a run of `{meta['options'].get('program', 'fit')}`, "
                 f"{_position(meta['epoch'], meta['step'])}")
 
     def fix(self, **values):

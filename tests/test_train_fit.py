@@ -1,4 +1,4 @@
-"""dlbook.utils.fit / test / predict on tiny synthetic data (small MLPs, never MNIST)."""
+"""dlbook.train.fit / test / predict on tiny synthetic data (small MLPs, never MNIST)."""
 import os
 import signal
 
@@ -9,7 +9,7 @@ from dlbook.files.checkpoints import load_checkpoint
 from dlbook.compat import tl
 from dlbook.errors import DataError, DlbookError, ShapeError, UsageError
 from dlbook.metrics import accuracy
-from dlbook.utils import fit, predict, test
+from dlbook.train import fit, predict, test
 
 import tensorflow as tf  # noqa: E402  (after dlbook.compat)
 
@@ -167,8 +167,8 @@ def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_the_run_resumes_exactly(tmp_pat
             checkpoint_dir=tmp_path, **args)
     assert "run the same training again to resume" in capsys.readouterr().out
     state = load_checkpoint(tmp_path, mlp(dropout=True), tf.optimizers.Adam(0.01))
-    # pressed in epoch 2's step 1; its 2 full batches run in one compiled call, so the save is after step 2
-    assert (state["epoch"], state["step"]) == (1, 2)
+    # pressed in epoch 2's step 1: the run is saved after that step
+    assert (state["epoch"], state["step"]) == (1, 1)
     resumed = mlp(dropout=True)
     history = fit(resumed, tf.optimizers.Adam(0.01), CE, X, Y, acc=accuracy, checkpoint_dir=tmp_path, **args)
     assert len(history["loss"]) == 3
@@ -182,7 +182,7 @@ def test_seeded_fit_with_dropout_traces_its_step_once():
     model, optimizer = mlp(dropout=True), tf.optimizers.Adam(0.01)
     first = fit(model, optimizer, CE, X, Y, batch_size=8, n_epoch=4, seed=3, verbose=0)
     fit(model, optimizer, CE, X, Y, batch_size=8, n_epoch=2, seed=4, verbose=0)  # another fit, same step
-    steps = [f for key, f in model.__dict__["_dlbook_compiled"].items() if key[0] == "train"]
+    steps = [train.function for train, _ in model.__dict__["_dlbook_compiled"].values()]
     assert len(steps) == 1 and steps[0].experimental_get_tracing_count() == 1
     # the seed decides the masks: the same seed on the same start gives the same run
     a, b = mlp(dropout=True), mlp(dropout=True)

@@ -1,0 +1,107 @@
+"""The train step, the shape of Listing 1.2: forward and loss under ``tf.GradientTape``, then the
+gradients and ``apply_gradients``; built once for every trainer (fit, 1.10.5, 1.10.6)."""
+import numpy as np
+import tensorflow as tf
+
+from dlbook.compat import dropout_seed
+from dlbook.distribute import check_built_in_scope
+
+POSITION = tf.TensorSpec([3], tf.int64)  # (seed, epoch, step): what a step's randomness is keyed by
+
+
+def position(seed, epoch, step):
+    """The step's key: a resumed run passes the (seed, epoch, step) an uninterrupted one passes."""
+    return tf.constant([seed % 2**63, epoch, step], tf.int64)
+
+
+def dropout_key(position):
+    """The step's dropout seed: (seed, epoch) with the step folded in (:func:`compat.dropout_seed`)."""
+    return tf.random.experimental.stateless_fold_in(position[:2], position[2])
+
+
+def metric_value(metric, logits, labels):
+    """``metric(logits, labels)`` as a float32 scalar in a graph (a NumPy-only one through
+    ``tf.numpy_function``, e.g. TensorLayer's docstring ``acc``)."""
+    try:
+        return tf.cast(metric(logits, labels), tf.float32)
+    except (NotImplementedError, TypeError):
+        return tf.numpy_function(lambda out, y: np.float32(metric(out, y)), [logits, labels], tf.float32)
+
+
+class Step:
+    """A step compiled once: ``step(*args)`` puts the model in its mode (TL traces it in the mode
+    it is in) and calls the ``tf.function``; ``.function`` is that function."""
+
+    def __init__(self, model, function, training):
+        self.model, self.function, self.training = model, function, training
+
+    def __call__(self, *args):
+        self.model.train() if self.training else self.model.eval()
+        return self.function(*args)
+
+
+def _outputs(loss, logits, labels, metric, share=1.0):
+    """The step's report, {"loss": ..., "acc": ...}: this replica's share of the batch means."""
+    out = {"loss": tf.math.multiply_no_nan(tf.cast(loss, tf.float32), share)}
+    if metric is not None:  # a replica without examples has a NaN mean: it weighs 0
+        out["acc"] = tf.math.multiply_no_nan(metric_value(metric, logits, labels), share)
+    return out
+
+
+def _share(labels):
+    """This replica's part of the global batch: its examples over all replicas' (the last, partial
+    batch weighed by its real size); 1 on one device."""
+    n_local = tf.cast(tf.shape(tf.nest.flatten(labels)[0])[0], tf.float32)
+    n_global = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, n_local)
+    return tf.math.divide_no_nan(n_local, n_global)
+
+
+def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=None, signature=None):
+    """The compiled step ``step(inputs, labels, position) -> {"loss", "acc"}`` (loss before the update).
+
+    ``loss(logits, labels)`` the batch mean (e.g. ``tl.cost.cross_entropy``); ``metric`` reported
+    too; ``penalty()`` added to what is differentiated (1.7.2's weight decay); ``position`` keys the
+    dropout masks; ``strategy``: data-parallel, each replica training on its share of the batch.
+    """
+    weights = model.trainable_weights
+
+    def step(inputs, labels, position):  # Listing 1.2
+        share = _share(labels) if strategy is not None else 1.0
+        key = dropout_key(position)
+        if strategy is not None:  # each replica draws its own masks
+            key = tf.random.experimental.stateless_fold_in(
+                key, tf.distribute.get_replica_context().replica_id_in_sync_group)
+        with tf.GradientTape() as tape, dropout_seed(key):
+            logits = model(inputs)
+            _loss = loss(logits, labels)
+            objective = _loss if strategy is None else _loss * share
+            if penalty is not None:  # 1.7.2: (1.23)'s lambda * Omega, once per global step
+                objective += tf.nn.scale_regularization_loss(penalty())
+        grads = tape.gradient(objective, weights)
+        optimizer.apply_gradients(zip(grads, weights))  # with a strategy: sums the replicas' gradients
+        return _outputs(_loss, logits, labels, metric, share)
+
+    if strategy is not None:
+        check_built_in_scope(strategy, model, optimizer)
+        with strategy.scope():
+            optimizer.build(weights)  # its slots exist before tracing, mirrored like the weights
+        step = _distributed(strategy, step)
+    return Step(model, tf.function(step, input_signature=signature, reduce_retracing=True), training=True)
+
+
+def _distributed(strategy, replica_step):
+    """``replica_step`` run on every replica, each on its contiguous share of a global batch (or
+    on its part of an element of ``distribute.distribute_dataset``), the outputs summed."""
+    def step(inputs, labels, position):
+        def share_of(inputs, labels, position):
+            ctx = tf.distribute.get_replica_context()
+            n = tf.shape(tf.nest.flatten(labels)[0])[0]
+            i, k = tf.cast(ctx.replica_id_in_sync_group, tf.int32), ctx.num_replicas_in_sync
+            part = tf.nest.map_structure(lambda t: t[n * i // k:n * (i + 1) // k], (inputs, labels))
+            return replica_step(*part, position)
+
+        distributed = isinstance(tf.nest.flatten(labels)[0], tf.distribute.DistributedValues)
+        outputs = strategy.run(replica_step if distributed else share_of, args=(inputs, labels, position))
+        return {name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+                for name, value in outputs.items()}
+    return step
