@@ -30,14 +30,20 @@ def metric_value(metric, logits, labels):
 
 class Step:
     """A step compiled once: ``step(*args)`` puts the model in its mode (TL traces it in the mode
-    it is in) and calls the ``tf.function``; ``.function`` is that function."""
+    it is in) and calls the ``tf.function`` (``.function``); with an input signature, its one
+    concrete function, which skips the per-call dispatch (~10% of a 1.10.4 step: bench_fit.py)."""
 
     def __init__(self, model, function, training):
         self.model, self.function, self.training = model, function, training
+        self._concrete = None
 
     def __call__(self, *args):
         self.model.train() if self.training else self.model.eval()
-        return self.function(*args)
+        if self.function.input_signature is None:
+            return self.function(*args)
+        if self._concrete is None:
+            self._concrete = self.function.get_concrete_function()
+        return self._concrete(*args)
 
 
 def _outputs(loss, logits, labels, metric, share=1.0):
