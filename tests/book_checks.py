@@ -9,7 +9,7 @@ line>`` (the printed value comes from an option or parameter defaulting to it), 
 import ast
 import re
 
-from chapter_source import code_line
+from chapter_source import code_line, strip_comment
 
 ERRATA_MARK = re.compile(r"# errata: ([a-z0-9.\-]+)")
 BOOK_MARK = re.compile(r"# book: (.*?)\s*$")
@@ -161,18 +161,6 @@ def inserted_lines(book_lines, source):
 
 # --- `# book:` lines: the printed line, with each option at its default -----------------------
 
-def _strip_comment(line):
-    quote = None
-    for i, char in enumerate(line):
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "#":
-            return line[:i]
-    return line
-
-
 def _enclosing_function(tree, lineno):
     functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                  and node.lineno <= lineno <= node.end_lineno]
@@ -193,7 +181,7 @@ def at_defaults(source, lineno, options):
     the line), then ``args.<name>`` by ``repr(options[name])``, then parameters of the enclosing
     function by their default. Raises KeyError for an unknown option."""
     tree = ast.parse(source)
-    code = _strip_comment(source.splitlines()[lineno - 1]).strip()
+    code = strip_comment(source.splitlines()[lineno - 1]).strip()
     function = _enclosing_function(tree, lineno)
     if function is not None and function.lineno == lineno:  # a def line: called with its defaults,
         required = function.args.args[:len(function.args.args) - len(function.args.defaults)]

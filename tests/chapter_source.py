@@ -81,7 +81,11 @@ def listings(text):
 
 def code_line(line):
     """A line of Python without its comment, prompt and whitespace ('' for a comment line)."""
-    line = re.sub(r"^\s*(>>>|\.\.\.)\s", "", line)
+    return squeeze(strip_comment(re.sub(r"^\s*(>>>|\.\.\.)\s", "", line)))
+
+
+def strip_comment(line):
+    """``line`` without its ``#`` comment (a ``#`` inside a string literal kept)."""
     quote = None
     for i, char in enumerate(line):
         if quote:
@@ -89,9 +93,8 @@ def code_line(line):
         elif char in "'\"":
             quote = char
         elif char == "#":
-            line = line[:i]
-            break
-    return squeeze(line)
+            return line[:i]
+    return line
 
 
 # --- docs/errata.md ------------------------------------------------------------------------------
