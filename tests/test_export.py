@@ -105,6 +105,18 @@ def test_find_model_errors_say_what_was_expected(runs, tmp_path):
 
 # --- the SavedModels -----------------------------------------------------------------------
 
+
+def run_without_dlbook(script, exported, tmp_path, timeout=TIMEOUT):
+    """Run ``script`` on ``exported`` in a fresh process without this checkout on its path; it
+    prints, last, the dlbook/TensorLayer modules it loaded, which must be none."""
+    path = tmp_path / "fresh.py"
+    path.write_text(textwrap.dedent(script))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, str(path), str(exported)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"  # neither dlbook nor TensorLayer loaded
+
 FRESH = """
 import json, sys
 sys.modules["dlbook"] = sys.modules["tensorlayer"] = None   # importing either would fail
@@ -144,13 +156,7 @@ def test_exports_reload_in_a_fresh_process_without_dlbook_and_match(runs, tmp_pa
     (exported / "queries.json").write_text(json.dumps(QUERIES))
     encoder_ids = np.concatenate([bot.encode_query(q) for q in QUERIES])
     np.save(exported / "enc.npy", encoder_ids)
-    script = tmp_path / "fresh.py"
-    script.write_text(textwrap.dedent(FRESH))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, str(script), str(exported)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"  # neither dlbook nor TensorLayer loaded
+    run_without_dlbook(FRESH, exported, tmp_path)
     out = np.load(exported / "out.npz")
 
     for kind, x in inputs.items():  # the TensorLayer models that were saved, in eval mode

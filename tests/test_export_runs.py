@@ -6,9 +6,7 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ from chapters.ch01 import s1_10_5_cifar10_cnn as cnn_section
 from chapters.ch01 import s1_10_6_chatbot as chat_section
 from test_cifar10_cnn import _write_cifar
 from test_chat_cli import PAIRS, TINY
+from test_export import run_without_dlbook
 from dlbook import cli, session
 from dlbook.chat.store import load_chatbot
 from dlbook.errors import CheckpointError, UsageError
@@ -109,13 +108,7 @@ def test_exports_of_every_run_reload_without_dlbook_and_match(runs, tmp_path, ca
     assert "the 1.10.5 CNN in" in capsys.readouterr().out
     (exported / "images.json").write_text(json.dumps(images))
     (exported / "queries.json").write_text(json.dumps(QUERIES))
-    script = tmp_path / "fresh.py"
-    script.write_text(textwrap.dedent(FRESH))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, str(script), str(exported)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "[]"  # neither dlbook nor TensorLayer loaded
+    run_without_dlbook(FRESH, exported, tmp_path, timeout=TIMEOUT)
     out = np.load(exported / "out.npz")
     for name in images:
         want = _trained(name, runs[name])(np.load(exported / f"{name}_x.npy")).numpy()
