@@ -24,6 +24,10 @@ Fixes (name: what breaks without it):
   a compiled train step cannot restart at step k of epoch e, so a run resumed inside an epoch drew
   other masks than an uninterrupted one. Inside :func:`dropout_seed` it now draws them from
   stateless ops keyed by the given seed (e.g. one per (seed, epoch, step)); outside, as TL does.
+- ``fix_compute_dtype`` (mixed precision, not a bug): TL's layers have no compute-dtype policy (a
+  bfloat16 input meets a float32 kernel and fails). Inside :func:`compute_dtype` the chapter's
+  layers compute in the given dtype, their variables staying float32 (docs/design.md,
+  "Mixed precision"); outside, as TL does.
 - ``fix_fast_layer_introspection`` (speed, not a bug): TL reads the source of every stack frame
   (``inspect.stack()``) twice per layer built; it now walks the frames only, same checks, ~2x
   faster model construction.
@@ -66,6 +70,9 @@ def fix_rnn_forward():
         for attr in kwargs:  # TL: forward may update return_last_output etc.; unknown ones are ignored
             if attr in self.__dict__:
                 setattr(self, attr, kwargs[attr])
+        if _compute_dtype() is not None:  # mixed precision: the Keras cell computes in float32
+            inputs = _cast(inputs, tf.float32)
+            initial_state = tf.nest.map_structure(lambda s: _cast(s, tf.float32), initial_state)
         batch_size = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
         if sequence_length is None:  # TL's rule: trailing all-zero input vectors are padding
             sequence_length = tl.layers.retrieve_seq_length_op3(inputs)
@@ -120,6 +127,8 @@ def fix_batchnorm_moving_stats():
     batch_normalization = tl.layers.normalization.batch_normalization
 
     def batchnorm_forward(self, inputs):
+        low = _compute_dtype()  # mixed precision: statistics and normalisation in float32 (as Keras)
+        inputs = inputs if low is None else tf.cast(inputs, tf.float32)
         self._check_input_shape(inputs)
         self.channel_axis = len(inputs.shape) - 1 if self.data_format == 'channels_last' else 1
         if self.axes is None:
@@ -132,6 +141,7 @@ def fix_batchnorm_moving_stats():
         else:
             mean, var = self.moving_mean, self.moving_var
         outputs = batch_normalization(inputs, mean, var, self.beta, self.gamma, self.epsilon, self.data_format)
+        outputs = outputs if low is None else tf.cast(outputs, low)
         return self.act(outputs) if self.act else outputs
 
     tl.layers.BatchNorm.forward = batchnorm_forward
@@ -297,6 +307,78 @@ def fix_dropout_step_seed():
     tl.layers.Dropout.forward = dropout_forward
 
 
+_compute = threading.local()  # .dtype: the compute dtype inside compute_dtype(), else None
+
+
+@contextlib.contextmanager
+def compute_dtype(dtype):
+    """Inside the block, the chapter's TL layers compute in ``dtype`` (e.g. ``tf.bfloat16``).
+
+    Dense and Conv2d cast their input and their float32 weights to ``dtype`` (the gradient of the
+    cast arrives float32 at the variable, as with Keras' autocast variables); Embedding casts what
+    it looks up; BatchNorm normalises and updates its moving statistics in float32 and returns
+    ``dtype``; Dropout draws the float32 masks; the RNN's Keras cells compute in float32. ``None``
+    or float32: TensorLayer's own computation. Enter it where the model is called, inside the
+    ``tf.function`` being traced (and inside each replica's function under tf.distribute).
+    """
+    dtype = None if dtype is None or tf.as_dtype(dtype) == tf.float32 else tf.as_dtype(dtype)
+    previous = getattr(_compute, "dtype", None)
+    _compute.dtype = dtype
+    try:
+        yield
+    finally:
+        _compute.dtype = previous
+
+
+def _compute_dtype():
+    return getattr(_compute, "dtype", None)
+
+
+def _cast(value, dtype):
+    """``value`` cast to ``dtype`` when it is a float tensor of another dtype, else ``value``."""
+    if value is None or not value.dtype.is_floating or value.dtype == dtype:
+        return value
+    return tf.cast(value, dtype)
+
+
+def fix_compute_dtype():
+    """Dense, Conv2d, Embedding, Dropout compute in the dtype of :func:`compute_dtype` (else as TL)."""
+    dense, conv2d = tl.layers.Dense.forward, tl.layers.Conv2d.forward
+    embedding, dropout = tl.layers.Embedding.forward, tl.layers.Dropout.forward
+
+    def dense_forward(self, inputs):  # TL's Dense.forward, the operands cast
+        low = _compute_dtype()
+        if low is None:
+            return dense(self, inputs)
+        z = tf.matmul(_cast(inputs, low), _cast(self.W, low))
+        z = tf.add(z, _cast(self.b, low)) if self.b_init else z
+        return self.act(z) if self.act else z
+
+    def conv2d_forward(self, inputs):  # TL's Conv2d.forward, the operands cast
+        low = _compute_dtype()
+        if low is None:
+            return conv2d(self, inputs)
+        outputs = tf.nn.conv2d(_cast(inputs, low), _cast(self.W, low), strides=self._strides, padding=self.padding,
+                               data_format=self.data_format, dilations=self._dilation_rate, name=self.name)
+        if self.b_init:
+            outputs = tf.nn.bias_add(outputs, _cast(self.b, low), data_format=self.data_format, name='bias_add')
+        return self.act(outputs) if self.act else outputs
+
+    def embedding_forward(self, inputs):  # the float32 rows looked up, then cast (as Keras)
+        low = _compute_dtype()
+        return embedding(self, inputs) if low is None else _cast(embedding(self, inputs), low)
+
+    def dropout_forward(self, inputs):  # the float32 run's masks and scale, then cast
+        low = _compute_dtype()
+        return dropout(self, inputs) if low is None else _cast(dropout(self, _cast(inputs, tf.float32)), low)
+
+    for cls, forward, original in ((tl.layers.Dense, dense_forward, dense), (tl.layers.Conv2d, conv2d_forward, conv2d),
+                                   (tl.layers.Embedding, embedding_forward, embedding),
+                                   (tl.layers.Dropout, dropout_forward, dropout)):
+        forward.__wrapped__ = original  # TL's forward (Dropout: fix_dropout_step_seed's), for the tests
+        cls.forward = forward
+
+
 class _ShallowInspect:
     """``inspect`` for TL's layer bookkeeping, with a ``stack()`` that only lists frames.
 
@@ -331,6 +413,7 @@ FIXES = (
     fix_npz_ragged_save,
     fix_seq2seq_top_n,
     fix_dropout_step_seed,
+    fix_compute_dtype,
     fix_fast_layer_introspection,
 )
 FIX_NAMES = tuple(fix.__name__ for fix in FIXES)

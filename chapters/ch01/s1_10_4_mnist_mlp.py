@@ -42,7 +42,7 @@ from dlbook.compat import tl
 import numpy as np
 import tensorflow as tf
 
-from dlbook import distribute, session
+from dlbook import distribute, precision, session
 from dlbook.files.checkpoints import load_weights
 from dlbook.data import find_dataset, load_mnist_dataset
 from dlbook.errors import CheckpointError
@@ -53,7 +53,7 @@ from dlbook.train import fit, predict, test
 
 PROG = "dlbook run 1.10.4"
 # The options that fix the run (with fit's own: the data and the batch order); --resume checks them.
-RUN_KEYS = ("seed", "batch_size", "learning_rate", "strategy")
+RUN_KEYS = ("seed", "batch_size", "learning_rate", "strategy", "precision")
 
 
 # %% [markdown]
@@ -135,6 +135,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
+    args.precision = precision.choose(args.precision)  # "precision: float32 (as asked)"; auto: what it chose
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS, writer=distribute.is_chief(strategy))
     set_seed(args.seed)
 
@@ -156,6 +157,7 @@ def main(argv=None):
         X_val=X_val, y_val=y_val, eval_train=True,
         seed=args.seed, session=run, strategy=None if args.strategy == "default" else strategy,  # added: resumable runs
         tensorboard_dir=args.tensorboard,  # added: TensorBoard logs
+        precision=args.precision,  # added: mixed precision (--precision)
     )
     if history["time"]:
         print(f"time per epoch: {statistics.median(history['time']):.1f} s (median of {len(history['time'])})")

@@ -54,7 +54,7 @@ README: the ablation).
 # Setup
 import numpy as np
 
-from dlbook import distribute, recipes, session, train
+from dlbook import distribute, precision, recipes, session, train
 from dlbook.compat import tl
 from dlbook.data import CIFAR10, Dataloader
 from dlbook.data.locate import find_dataset
@@ -68,7 +68,7 @@ import tensorflow as tf
 PROG = "dlbook run 1.10.5"
 # The options that fix the data, the model and the batch order; --resume checks them (and the
 # recipe's fields, recipes.fixed_fields).
-RUN_KEYS = ("seed", "batch_size", "augment", "strategy")
+RUN_KEYS = ("seed", "batch_size", "augment", "strategy", "precision")
 
 
 # %% [markdown]
@@ -103,10 +103,10 @@ def _fn_train(img, target, seed=None):  # errata: augment-global-rng
 BATCH = [tf.TensorSpec([None, 24, 24, 3], tf.float32), tf.TensorSpec([None], tf.int32)]
 
 
-def evaluation(net, optimizer, test_dl, val_dl=None):
+def evaluation(net, optimizer, test_dl, val_dl=None, compute_dtype=None):
     """What each epoch reports after training: test loss and accuracy, the learning rate, and
     with early stopping the validation accuracy (what it watches)."""
-    step = train.eval_step(net, tl.cost.cross_entropy, accuracy, signature=BATCH)
+    step = train.eval_step(net, tl.cost.cross_entropy, accuracy, signature=BATCH, compute_dtype=compute_dtype)
 
     def evaluate():
         row = {**train.evaluate(step, test_dl, prefix="test_"), "lr": recipes.current_learning_rate(optimizer)}
@@ -175,6 +175,7 @@ def epochs_of(train_dl):
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
+    args.precision = precision.choose(args.precision)  # "precision: float32 (as asked)"; auto: what it chose
     location = find_dataset("cifar10", args.data_dir)
     # On the 500 tiny images, batches of 128 are 4 steps an epoch: too few for the BatchNorm moving
     # averages (decay 0.99, started at 0) to settle, and test accuracy would stay at chance.
@@ -199,11 +200,12 @@ def main(argv=None):
     # Train and test: the cross-entropy (+ the recipe's weight penalty), one step per batch
     step = train.train_step(net, optimizer, tl.cost.cross_entropy, metric=accuracy,
                             penalty=recipes.weight_penalty(recipe, net), signature=BATCH + [train.POSITION],
-                            strategy=None if args.strategy == "default" else strategy)
+                            strategy=None if args.strategy == "default" else strategy,
+                            compute_dtype=precision.COMPUTE_DTYPES[args.precision])
     hooks = [train.EarlyStopping(run, net, patience=recipe.early_stopping, monitor="val_acc", mode="max")
              ] if recipe.early_stopping else []
     hooks += [train.TensorBoard(args.tensorboard)] if args.tensorboard else []
-    evaluate = evaluation(net, optimizer, test_dl, val_dl)
+    evaluate = evaluation(net, optimizer, test_dl, val_dl, precision.COMPUTE_DTYPES[args.precision])
     first_epoch = run.epoch
     train.train_epochs(run, step, epochs_of(train_dl), args.epochs, steps=len(train_dl), seed=args.seed,
                        evaluation=evaluate, hooks=hooks)

@@ -37,7 +37,7 @@ import os
 
 import numpy as np
 
-from dlbook import session, train
+from dlbook import precision, session, train
 from dlbook.chat.corpus import chatterbot_categories, load_chatterbot_pairs, load_tl_corpus, read_tsv_pairs
 from dlbook.chat.command import main as chat_main  # noqa: F401  (`dlbook chat`, see "Chatting")
 from dlbook.chat.inference import Chatbot
@@ -55,7 +55,7 @@ DEFAULT_CATEGORIES = "greetings,conversations"
 # Options that fix the data, the model and the batch order: --resume must be given the same values.
 MODEL_KEYS = ("corpus", "categories", "max_pairs", "min_count", "query_len", "decoder_seq_length",
               "n_layer", "n_units", "embedding_size")
-RUN_KEYS = MODEL_KEYS + ("seed", "batch_size", "learning_rate")
+RUN_KEYS = MODEL_KEYS + ("seed", "batch_size", "learning_rate", "precision")
 
 
 # %% [markdown]
@@ -185,6 +185,7 @@ class SampleReplies(train.Hook):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_model_fits(args, vocabulary_size=4)  # before any data loads; again once the vocabulary is known
+    args.precision = precision.choose(args.precision)  # "precision: float32 (as asked)"; auto: what it chose
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS)
     set_seed(args.seed)
 
@@ -209,7 +210,8 @@ def main(argv=None):
 
     # Train: Adam on the masked cross-entropy; the batch order depends on (seed, epoch) only
     step = train.train_step(model_, optimizer, sequence_loss,
-                            signature=batch_signature(enc.shape[1], dec.shape[1]))
+                            signature=batch_signature(enc.shape[1], dec.shape[1]),
+                            compute_dtype=precision.COMPUTE_DTYPES[args.precision])
     pairs = train.Batches([enc, dec], (target, mask), args.batch_size, shuffle=True, seed=args.seed)
     hooks = [SampleReplies(Chatbot(model_, vocab, args.query_len, args.decoder_seq_length),
                            args.sample_every, args.top_n, args.seed)]

@@ -123,7 +123,9 @@ MODEL_RECORD = {"type": "object", "required": ["builder"],
 RUN_RECORD = {  # run.json (dlbook.session)
     "type": "object", "required": ["epoch", "step", "options"],
     "properties": {"format": {"type": "string"}, "command": {"type": ["string", "null"], "maxLength": 100_000},
-                   "options": {"type": "object", "maxProperties": 1000}, "epoch": COUNT, "step": COUNT,
+                   "options": {"type": "object", "maxProperties": 1000,
+                               "properties": {"precision": {"enum": ["float32", "mixed_bfloat16"]}}},
+                   "epoch": COUNT, "step": COUNT,
                    "history": HISTORY, "state": STATE, "model": MODEL_RECORD},
 }
 SESSION_EXTRA = {  # the 'extra' attribute of a checkpoint written by a session

@@ -1,13 +1,14 @@
 """The evaluation loop: a model's mean loss and metric over a set, in eval mode."""
 import tensorflow as tf
 
-from dlbook.train.step import Step, metric_value
+from dlbook.train.step import Step, forward, metric_value
 
 
-def eval_step(model, loss=None, metric=None, *, signature=None):
-    """The compiled ``step(inputs, labels) -> {"loss", "acc"}`` of ``model`` in eval mode."""
+def eval_step(model, loss=None, metric=None, *, signature=None, compute_dtype=None):
+    """The compiled ``step(inputs, labels) -> {"loss", "acc"}`` of ``model`` in eval mode
+    (``compute_dtype``: as :func:`~dlbook.train.step.train_step`'s)."""
     def step(inputs, labels):
-        logits = model(inputs)
+        logits = forward(model, inputs, compute_dtype)
         out = {} if loss is None else {"loss": tf.cast(loss(logits, labels), tf.float32)}
         if metric is not None:
             out["acc"] = metric_value(metric, logits, labels)

@@ -7,6 +7,7 @@
 import numpy as np
 import tensorflow as tf
 
+from dlbook import precision as precisions
 from dlbook.errors import UsageError
 from dlbook.session import open as open_session
 from dlbook.train.batches import Batches
@@ -17,14 +18,14 @@ from dlbook.train.loop import train_epochs
 from dlbook.train.step import POSITION, train_step
 
 
-def _steps(network, train_op, cost, acc, x_spec, y_spec, strategy):
+def _steps(network, train_op, cost, acc, x_spec, y_spec, strategy, dtype):
     """(train step, eval step) of ``network``, compiled once and kept on it for later calls."""
     steps = network.__dict__.setdefault("_dlbook_compiled", {})
-    key = (train_op, cost, acc, x_spec, y_spec, strategy)
+    key = (train_op, cost, acc, x_spec, y_spec, strategy, dtype)
     if key not in steps:
         steps[key] = (train_step(network, train_op, cost, metric=acc, strategy=strategy,
-                                 signature=[x_spec, y_spec, POSITION]),
-                      eval_step(network, cost, acc, signature=[x_spec, y_spec]))
+                                 signature=[x_spec, y_spec, POSITION], compute_dtype=dtype),
+                      eval_step(network, cost, acc, signature=[x_spec, y_spec], compute_dtype=dtype))
     return steps[key]
 
 
@@ -43,27 +44,31 @@ def _hooks(run, network, early_stopping, tensorboard, step):
 def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_epoch=100, print_freq=1,
         X_val=None, y_val=None, eval_train=True, tensorboard_dir=None, tensorboard_epoch_freq=1,
         tensorboard_weight_histograms=True, tensorboard_graph_vis=True, *, shuffle=True, seed=None,
-        early_stopping=None, checkpoint_dir=None, session=None, verbose=1, strategy=None):
+        early_stopping=None, checkpoint_dir=None, session=None, verbose=1, strategy=None, precision="float32"):
     """The book's ``tl.utils.fit``, fixed (every example, exact means, compiled) and extended.
 
     Arguments as ``tl.utils.fit``. Added: ``shuffle``; ``seed`` (order from (seed, epoch), dropout
     from (seed, epoch, step): exact resume); ``early_stopping`` (patience on val_loss, best weights
     restored); ``checkpoint_dir`` or ``session`` (a run directory: saved each epoch and on a signal,
-    resumed by the same call); ``verbose`` (0, 1 bar, 2 a line); ``strategy`` (tf.distribute).
+    resumed by the same call); ``verbose`` (0, 1 bar, 2 a line); ``strategy`` (tf.distribute);
+    ``precision`` ("float32", "mixed_bfloat16" or "auto": :mod:`dlbook.precision`; a resume keeps it).
     Returns the history: per-epoch lists ``loss``, ``time``, ``acc``, ``val_loss``, ``val_acc``.
     """
     check_positive(batch_size=batch_size, n_epoch=n_epoch, print_freq=print_freq,
                    tensorboard_epoch_freq=tensorboard_epoch_freq)
     if session is not None and checkpoint_dir is not None:
         raise UsageError("give checkpoint_dir or session, not both")
+    precision = precisions.choose(precision) if precision == "auto" and verbose else \
+        precisions.resolve(precision)[0]
     X_train, y_train, X_val, y_val = checked_fit_data(network, X_train, y_train, X_val, y_val, early_stopping)
     run = session or open_session(checkpoint_dir, resume="auto")
     run.fix(batch_size=batch_size, shuffle=shuffle, seed=seed, examples=len(X_train),
-            data=fingerprint(X_train, y_train))
+            data=fingerprint(X_train, y_train), precision=precision)
     with (strategy or tf.distribute.get_strategy()).scope():  # errata: fit-second-call
         run.restore(network, train_op, verbose=bool(verbose))  # the optimizer is built before tracing
     seed = run.state.setdefault("seed", int(np.random.randint(2**31)) if seed is None else seed)
-    step, evaluation_step = _steps(network, train_op, cost, acc, spec(X_train), spec(y_train), strategy)
+    step, evaluation_step = _steps(network, train_op, cost, acc, spec(X_train), spec(y_train), strategy,
+                                   precisions.COMPUTE_DTYPES[precision])
     hooks = _hooks(run, network, early_stopping, dict(
         directory=tensorboard_dir, every=tensorboard_epoch_freq, histograms=tensorboard_weight_histograms,
         graph=tensorboard_graph_vis), step)

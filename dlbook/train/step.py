@@ -3,7 +3,7 @@ gradients and ``apply_gradients``; built once for every trainer (fit, 1.10.5, 1.
 import numpy as np
 import tensorflow as tf
 
-from dlbook.compat import dropout_seed
+from dlbook.compat import compute_dtype as computing_in, dropout_seed
 from dlbook.distribute import check_built_in_scope
 
 POSITION = tf.TensorSpec([3], tf.int64)  # (seed, epoch, step): what a step's randomness is keyed by
@@ -26,6 +26,15 @@ def metric_value(metric, logits, labels):
         return tf.cast(metric(logits, labels), tf.float32)
     except (NotImplementedError, TypeError):
         return tf.numpy_function(lambda out, y: np.float32(metric(out, y)), [logits, labels], tf.float32)
+
+
+def forward(model, inputs, compute_dtype=None):
+    """``model(inputs)`` computed in ``compute_dtype`` (None: float32; mixed precision:
+    :func:`dlbook.compat.compute_dtype`), the logits returned float32 for the loss and the metric."""
+    if compute_dtype is None:
+        return model(inputs)
+    with computing_in(compute_dtype):
+        return tf.cast(model(inputs), tf.float32)
 
 
 class Step:
@@ -62,12 +71,14 @@ def _share(labels):
     return tf.math.divide_no_nan(n_local, n_global)
 
 
-def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=None, signature=None):
+def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=None, signature=None,
+               compute_dtype=None):
     """The compiled step ``step(inputs, labels, position) -> {"loss", "acc"}`` (loss before the update).
 
     ``loss(logits, labels)`` the batch mean (e.g. ``tl.cost.cross_entropy``); ``metric`` reported
     too; ``penalty()`` added to what is differentiated (1.7.2's weight decay); ``position`` keys the
-    dropout masks; ``strategy``: data-parallel, each replica training on its share of the batch.
+    dropout masks; ``strategy``: data-parallel, each replica training on its share of the batch;
+    ``compute_dtype``: e.g. "bfloat16" for mixed precision (:func:`forward`).
     """
     weights = model.trainable_weights
 
@@ -78,7 +89,7 @@ def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=No
             key = tf.random.experimental.stateless_fold_in(
                 key, tf.distribute.get_replica_context().replica_id_in_sync_group)
         with tf.GradientTape() as tape, dropout_seed(key):
-            logits = model(inputs)
+            logits = forward(model, inputs, compute_dtype)
             _loss = loss(logits, labels)
             objective = _loss if strategy is None else _loss * share
             if penalty is not None:  # 1.7.2: (1.23)'s lambda * Omega, once per global step
