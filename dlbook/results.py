@@ -16,6 +16,7 @@ from dlbook.errors import DataError
 ABLATION_DIR = Path(__file__).resolve().parents[1] / "docs" / "results" / "cifar10" / "ablation"
 if not ABLATION_DIR.is_dir():  # an installed wheel: its copy (setup.py)
     ABLATION_DIR = Path(__file__).resolve().parent / "results_data" / "cifar10" / "ablation"
+TIME_TO_ACCURACY_DIR = ABLATION_DIR.parent / "time_to_accuracy"  # scripts/time_to_accuracy.py
 _FIELDS = ("row", "label", "base", "order", "seed", "command", "history")
 
 
@@ -83,3 +84,45 @@ def seed_note(runs, base="tuned"):
     seeds = ", ".join(map(str, spread["seeds"]))
     return (f"Seeds {seeds} of the {base} recipe: mean {100 * spread['mean']:.2f}%, standard deviation "
             f"{100 * spread['sd']:.2f} points, range {100 * spread['range']:.2f} points.")
+
+
+def seconds_to(history, target):
+    """(seconds, epoch): the wall-clock time, training and evaluation summed over the epochs, until
+    the test accuracy first reaches ``target``, and that epoch (1-based); (None, None) if never."""
+    elapsed = 0.0
+    for epoch, (acc, seconds) in enumerate(zip(history["test_acc"], history["time"]), 1):
+        elapsed += seconds
+        if acc >= target:
+            return elapsed, epoch
+    return None, None
+
+
+def _reached(history, target):
+    seconds, epoch = seconds_to(history, target)
+    return "never" if seconds is None else f"{seconds:,.0f} s (epoch {epoch})"
+
+
+def time_table(runs, targets=(0.70, 0.75), base="tuned"):
+    """The Markdown table of time-to-accuracy ``runs`` (scripts/time_to_accuracy.py), and under it
+    each run's time to the last target as a fraction of ``base``'s."""
+    head = " | ".join(f"time to {100 * t:.0f}%" for t in targets)
+    lines = [f"| recipe | precision | final test accuracy | {head} | s / epoch (median) |",
+             "|---|---|---:|" + "---:|" * len(targets) + "---:|"]
+    for record in runs:
+        history = record["history"]
+        reached = " | ".join(_reached(history, t) for t in targets)
+        lines.append(f"| {record['label']} | {record['precision']} | {100 * history['test_acc'][-1]:.2f}% "
+                     f"| {reached} | {statistics.median(history['time']):.1f} |")
+    by_row = {record["row"]: seconds_to(record["history"], targets[-1])[0] for record in runs}
+    ratios = [f"{record['label']}: {by_row[record['row']] / by_row[base]:.2f}x" for record in runs
+              if record["row"] != base and None not in (by_row[record["row"]], by_row.get(base))]
+    if ratios:
+        lines += ["", f"Time to {100 * targets[-1]:.0f}% as a fraction of the {base} recipe's: " + "; ".join(ratios) + "."]
+    return "\n".join(lines)
+
+
+def put_table(markdown, text, start, end):
+    """``markdown`` with ``text`` between the ``start`` and ``end`` marks (``end`` added if absent)."""
+    before, _, rest = markdown.partition(start)
+    _, found, after = rest.partition(end)
+    return f"{before}{start}\n{text}\n{end}{after if found else rest}"

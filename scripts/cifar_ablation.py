@@ -31,7 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from dlbook.files.atomic import write_bytes  # noqa: E402
 from dlbook.recipes import BOOK, RECIPES, TUNED, Recipe, swap  # noqa: E402
-from dlbook.results import ABLATION_DIR as RESULTS, load_runs, seed_note, table  # noqa: E402
+from dlbook.results import ABLATION_DIR as RESULTS, load_runs, put_table, seed_note, table  # noqa: E402
+
+MARKS = ("<!-- ablation-table -->", "<!-- /ablation-table -->")
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 EPOCHS = 30
@@ -119,13 +121,6 @@ def run_row(row, data_dir, runs):
     return 0
 
 
-def put_table(markdown, text, start="<!-- ablation-table -->", end="<!-- /ablation-table -->"):
-    """``markdown`` with ``text`` between the ``start`` and ``end`` marks (``end`` added if absent)."""
-    before, _, rest = markdown.partition(start)
-    _, found, after = rest.partition(end)
-    return f"{before}{start}\n{text}\n{end}{after if found else rest}"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=list(ROWS), help="rows to run (default: all, in order)")
@@ -140,7 +135,7 @@ def main(argv=None):
         text = "\n\n".join(part for part in (table(runs), seed_note(runs)) if part)
         print(text)
         for readme in (ROOT / "README.md", ROOT / "README.zh.md") if args.readme else ():
-            write_bytes(readme, put_table(readme.read_text(encoding="utf-8"), text).encode())
+            write_bytes(readme, put_table(readme.read_text(encoding="utf-8"), text, *MARKS).encode())
         return 0
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)

@@ -60,12 +60,12 @@ def test_recorded_runs_are_the_rows_of_the_script(ablation):
 
 
 def test_put_table_replaces_only_between_the_marks(ablation):
-    start, end = "<!-- ablation-table -->", "<!-- /ablation-table -->"
+    start, end = ablation.MARKS
     page = f"intro\n{start}\nold table\n{end}\nafter\n"
-    once = ablation.put_table(page, "new table")
+    once = results.put_table(page, "new table", start, end)
     assert once == f"intro\n{start}\nnew table\n{end}\nafter\n"
-    assert ablation.put_table(once, "new table") == once
-    assert ablation.put_table("intro\n", "t") == f"intro\n{start}\nt\n{end}"  # no marks yet: appended
+    assert results.put_table(once, "new table", start, end) == once
+    assert results.put_table("intro\n", "t", start, end) == f"intro\n{start}\nt\n{end}"  # no marks yet: appended
 
 
 def test_table_option_prints_the_recorded_table(ablation, capsys):

@@ -98,3 +98,27 @@ def test_readme_table_is_the_recorded_runs(repo_root):
         pytest.skip("no recorded CIFAR-10 runs in docs/results/cifar10/ablation")
     assert results.table(runs) in (repo_root / "README.md").read_text()
     assert (repo_root / "docs" / "figures" / "cifar10_ablation.png").stat().st_size > 15_000
+
+
+def test_time_to_accuracy_sums_the_epochs_until_the_target_is_first_reached():
+    history = {"test_acc": [0.5, 0.71, 0.69, 0.76], "time": [10.0, 12.0, 11.0, 13.0]}
+    assert results.seconds_to(history, 0.70) == (22.0, 2)  # 10 + 12: not the later dip
+    assert results.seconds_to(history, 0.75) == (46.0, 4)  # 10 + 12 + 11 + 13
+    assert results.seconds_to(history, 0.80) == (None, None)
+
+
+def test_time_table_gives_each_time_and_the_fraction_of_the_base_recipe(tmp_path):
+    tuned = {**_record("tuned", 0, [0.6, 0.71, 0.76], times=(20.0, 20.0, 20.0)), "precision": "float32"}
+    fast = {**_record("fast", 1, [0.72, 0.75], times=(6.0, 9.0)), "precision": "mixed_bfloat16"}
+    text = results.time_table(results.load_runs(_write(tmp_path, tuned, fast)))
+    assert "| label of tuned | float32 | 76.00% | 40 s (epoch 2) | 60 s (epoch 3) | 20.0 |" in text
+    assert "| label of fast | mixed_bfloat16 | 75.00% | 6 s (epoch 1) | 15 s (epoch 2) | 7.5 |" in text
+    assert text.endswith("fraction of the tuned recipe's: label of fast: 0.25x.")  # 15 / 60
+
+
+def test_readme_time_to_accuracy_table_is_the_recorded_runs(repo_root):
+    runs = results.load_runs(results.TIME_TO_ACCURACY_DIR)
+    if not runs:
+        pytest.skip("no recorded time-to-accuracy runs")
+    for readme in ("README.md", "README.zh.md"):
+        assert results.time_table(runs) in (repo_root / readme).read_text(encoding="utf-8")

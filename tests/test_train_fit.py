@@ -1,4 +1,5 @@
 """dlbook.train.fit / test / predict on tiny synthetic data (small MLPs, never MNIST)."""
+import importlib
 import os
 import signal
 
@@ -167,12 +168,31 @@ def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_the_run_resumes_exactly(tmp_pat
             checkpoint_dir=tmp_path, **args)
     assert "run the same training again to resume" in capsys.readouterr().out
     state = load_checkpoint(tmp_path, mlp(dropout=True), tf.optimizers.Adam(0.01))
-    # pressed in epoch 2's step 1: the run is saved after that step
-    assert (state["epoch"], state["step"]) == (1, 1)
+    # pressed in epoch 2's step 1: the run is saved after the compiled call under way, which runs
+    # both full batches of the epoch (fit's PER_CALL steps a call); the partial third is left
+    assert (state["epoch"], state["step"]) == (1, 2)
     resumed = mlp(dropout=True)
     history = fit(resumed, tf.optimizers.Adam(0.01), CE, X, Y, acc=accuracy, checkpoint_dir=tmp_path, **args)
     assert len(history["loss"]) == 3
     for a, b in zip(weights_of(straight), weights_of(resumed)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_steps_run_several_to_a_call_train_exactly_as_one_to_a_call(monkeypatch):
+    """fit's loop in the graph (PER_CALL steps a call) changes nothing but speed: the same weights,
+    bit for bit, and the same per-epoch history as one step per call (dropout on, partial batch)."""
+    fit_module = importlib.import_module("dlbook.train.fit")  # the module (the package exports the function)
+    models = mlp(dropout=True), mlp(dropout=True)
+    copy_weights(*models)
+    runs = []
+    for model, per_call in zip(models, (1, 2)):
+        monkeypatch.setattr(fit_module, "PER_CALL", per_call)
+        X6, Y6 = np.concatenate([X, X, X]), np.concatenate([Y, Y, Y])  # 69: 8 full batches of 8, then 5
+        runs.append(fit(model, tf.optimizers.Adam(0.01), CE, X6, Y6, acc=accuracy, batch_size=8, n_epoch=2,
+                        seed=7, verbose=0))
+        assert model.__dict__["_dlbook_compiled"].popitem()[1][0].per_call == per_call
+    assert runs[0]["loss"] == runs[1]["loss"] and runs[0]["acc"] == runs[1]["acc"]
+    for a, b in zip(*map(weights_of, models)):
         np.testing.assert_array_equal(a, b)
 
 

@@ -17,6 +17,8 @@ from dlbook.train.hooks import EarlyStopping, TensorBoard
 from dlbook.train.loop import train_epochs
 from dlbook.train.step import POSITION, train_step
 
+PER_CALL = 8  # train steps per compiled call (a loop in the graph); progress, signals, NaN checks between calls
+
 
 def _steps(network, train_op, cost, acc, x_spec, y_spec, strategy, dtype):
     """(train step, eval step) of ``network``, compiled once and kept on it for later calls."""
@@ -24,7 +26,7 @@ def _steps(network, train_op, cost, acc, x_spec, y_spec, strategy, dtype):
     key = (train_op, cost, acc, x_spec, y_spec, strategy, dtype)
     if key not in steps:
         steps[key] = (train_step(network, train_op, cost, metric=acc, strategy=strategy,
-                                 signature=[x_spec, y_spec, POSITION], compute_dtype=dtype),
+                                 signature=[x_spec, y_spec, POSITION], per_call=PER_CALL, compute_dtype=dtype),
                       eval_step(network, cost, acc, signature=[x_spec, y_spec], compute_dtype=dtype))
     return steps[key]
 
@@ -73,7 +75,7 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
         directory=tensorboard_dir, every=tensorboard_epoch_freq, histograms=tensorboard_weight_histograms,
         graph=tensorboard_graph_vis), step)
 
-    train = Batches(X_train, y_train, batch_size, shuffle=shuffle, seed=seed)
+    train = Batches(X_train, y_train, batch_size, shuffle=shuffle, seed=seed, per_call=step.per_call)
     val = None if X_val is None else Batches(X_val, y_val, batch_size)
     train_eval = Batches(train.inputs, train.labels, batch_size)
 

@@ -1,12 +1,5 @@
 """The epoch loop: train steps over a session, then the evaluation, the hooks, one save per epoch."""
-import tensorflow as tf
-
 from dlbook.train.step import position
-
-
-def batch_size(labels):
-    """The number of examples in a batch (``labels`` a tensor or a tuple of them)."""
-    return int(tf.nest.flatten(labels)[0].shape[0])
 
 
 def train_epochs(run, step, batches, n_epoch, *, steps=None, seed=0, evaluation=dict, hooks=(), verbose=1,
@@ -26,7 +19,7 @@ def train_epochs(run, step, batches, n_epoch, *, steps=None, seed=0, evaluation=
         for epoch in run.epochs(n_epoch, steps or len(batches), verbose=verbose, print_freq=print_freq):
             for inputs, labels in batches(epoch, run.step):
                 out = step(inputs, labels, position(seed, epoch, run.step))
-                run.record(out.pop("loss"), n=batch_size(labels), **out)
+                run.record(out.pop("loss"), n=step.examples(labels), **out)
             row = {**run.means(), **evaluation()}
             stop = [hook.end_epoch(epoch, row) for hook in hooks]
             run.end_epoch(**row)

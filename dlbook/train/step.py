@@ -40,11 +40,16 @@ def forward(model, inputs, compute_dtype=None):
 class Step:
     """A step compiled once: ``step(*args)`` puts the model in its mode (TL traces it in the mode
     it is in) and calls the ``tf.function`` (``.function``); with an input signature, its one
-    concrete function, which skips the per-call dispatch (~10% of a 1.10.4 step: bench_fit.py)."""
+    concrete function, which skips the per-call dispatch (~10% of a 1.10.4 step: bench_fit.py).
+    ``per_call`` steps run in one call (inputs and labels then [steps, batch, ...])."""
 
-    def __init__(self, model, function, training):
-        self.model, self.function, self.training = model, function, training
+    def __init__(self, model, function, training, per_call=1):
+        self.model, self.function, self.training, self.per_call = model, function, training, per_call
         self._concrete = None
+
+    def examples(self, labels):
+        """The examples of each step in a call of ``labels`` (a tensor or a tuple of them)."""
+        return int(tf.nest.flatten(labels)[0].shape[1 if self.per_call > 1 else 0])
 
     def __call__(self, *args):
         self.model.train() if self.training else self.model.eval()
@@ -72,12 +77,13 @@ def _share(labels):
 
 
 def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=None, signature=None,
-               compute_dtype=None):
+               per_call=1, compute_dtype=None):
     """The compiled step ``step(inputs, labels, position) -> {"loss", "acc"}`` (loss before the update).
 
     ``loss(logits, labels)`` the batch mean (e.g. ``tl.cost.cross_entropy``); ``metric`` reported
     too; ``penalty()`` added to what is differentiated (1.7.2's weight decay); ``position`` keys the
     dropout masks; ``strategy``: data-parallel, each replica training on its share of the batch;
+    ``per_call`` > 1: that many steps in one call, a loop in the graph (:func:`_repeated`);
     ``compute_dtype``: e.g. "bfloat16" for mixed precision (:func:`forward`).
     """
     weights = model.trainable_weights
@@ -103,7 +109,30 @@ def train_step(model, optimizer, loss, *, metric=None, penalty=None, strategy=No
         with strategy.scope():
             optimizer.build(weights)  # its slots exist before tracing, mirrored like the weights
         step = _distributed(strategy, step)
-    return Step(model, tf.function(step, input_signature=signature, reduce_retracing=True), training=True)
+    elif per_call > 1:
+        step = _repeated(step, ["loss"] + (["acc"] if metric is not None else []))
+        signature = signature and [*tf.nest.map_structure(_stacked, signature[:2]), POSITION]
+    return Step(model, tf.function(step, input_signature=signature, reduce_retracing=True), training=True,
+                per_call=per_call if strategy is None else 1)
+
+
+def _stacked(spec):
+    """The spec of a stack of batches of ``spec``."""
+    return tf.TensorSpec([None, *spec.shape], spec.dtype)
+
+
+def _repeated(step, names):
+    """``step`` over k stacked batches (inputs [k, batch, ...]) at ``position``, ``position`` + 1, ...:
+    one compiled call for k steps (less Python per step); the outputs per step, [k] each."""
+    def steps(inputs, labels, position):
+        k = tf.shape(tf.nest.flatten(labels)[0])[0]
+        arrays = {name: tf.TensorArray(tf.float32, size=k) for name in names}
+        for i in tf.range(k):
+            batch = tf.nest.map_structure(lambda t: t[i], (inputs, labels))
+            out = step(*batch, position + tf.stack([0, 0, tf.cast(i, tf.int64)]))
+            arrays = {name: arrays[name].write(i, out[name]) for name in names}
+        return {name: array.stack() for name, array in arrays.items()}
+    return steps
 
 
 def _distributed(strategy, replica_step):
