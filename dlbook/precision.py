@@ -5,6 +5,7 @@ from dlbook.errors import UsageError
 CHOICES = ("float32", "mixed_bfloat16", "auto")
 COMPUTE_DTYPES = {"float32": None, "mixed_bfloat16": "bfloat16"}  # None: TensorLayer's float32
 BF16_CPU_FLAGS = {"avx512_bf16": "AVX512_BF16", "amx_bf16": "AMX"}  # Linux /proc/cpuinfo flag: its name
+ALL_FLOAT32 = "all float32; --precision auto picks bfloat16 where this machine runs it fast"
 NO_BF16 = "this CPU has neither AVX512_BF16 nor AMX: bfloat16 runs slower than float32 on it"
 
 
@@ -45,7 +46,7 @@ def resolve(name, cpuinfo=None, gpus=None):
     if name not in CHOICES:
         raise UsageError(f"precision must be one of {', '.join(CHOICES)}, got {name!r}")
     if name == "float32":
-        return name, "as asked"
+        return name, ALL_FLOAT32
     gpus = gpu_capabilities() if gpus is None else gpus
     if gpus:
         fast = min(gpus) >= (8, 0)
@@ -60,8 +61,8 @@ def resolve(name, cpuinfo=None, gpus=None):
 
 
 def choose(name):
-    """:func:`resolve` ``name``, print the run's first line ("precision: float32 (as asked)"),
-    return the precision."""
+    """:func:`resolve` ``name``, print the run's first line ("precision: mixed_bfloat16 (auto: this
+    CPU has AVX512_BF16)"), return the precision."""
     precision, reason = resolve(name)
     print(f"precision: {precision} ({reason})", flush=True)
     return precision

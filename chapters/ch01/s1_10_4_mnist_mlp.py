@@ -135,7 +135,7 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
-    args.precision = precision.choose(args.precision)  # "precision: float32 (as asked)"; auto: what it chose
+    args.precision = precision.choose(args.precision)  # the run's first line: "precision: ... (why)"
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS, writer=distribute.is_chief(strategy))
     set_seed(args.seed)
 

@@ -175,7 +175,7 @@ def epochs_of(train_dl):
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
-    args.precision = precision.choose(args.precision)  # "precision: float32 (as asked)"; auto: what it chose
+    args.precision = precision.choose(args.precision)  # the run's first line: "precision: ... (why)"
     location = find_dataset("cifar10", args.data_dir)
     # On the 500 tiny images, batches of 128 are 4 steps an epoch: too few for the BatchNorm moving
     # averages (decay 0.99, started at 0) to settle, and test accuracy would stay at chance.

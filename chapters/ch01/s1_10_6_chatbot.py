@@ -185,7 +185,7 @@ class SampleReplies(train.Hook):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_model_fits(args, vocabulary_size=4)  # before any data loads; again once the vocabulary is known
-    args.precision = precision.choose(args.precision)  # "precision: float32 (as asked)"; auto: what it chose
+    args.precision = precision.choose(args.precision)  # the run's first line: "precision: ... (why)"
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS)
     set_seed(args.seed)
 
