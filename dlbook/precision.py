@@ -60,9 +60,6 @@ def resolve(name, cpuinfo=None, gpus=None):
     return ("mixed_bfloat16", f"auto: this CPU has {flag}") if flag else ("float32", f"auto: {NO_BF16}")
 
 
-def choose(name):
-    """:func:`resolve` ``name``, print the run's first line ("precision: mixed_bfloat16 (auto: this
-    CPU has AVX512_BF16)"), return the precision."""
-    precision, reason = resolve(name)
-    print(f"precision: {precision} ({reason})", flush=True)
-    return precision
+def line(precision, reason):
+    """What a run prints before it trains, e.g. "precision: mixed_bfloat16 (auto: this CPU has AVX512_BF16)"."""
+    return f"precision: {precision} ({reason})"

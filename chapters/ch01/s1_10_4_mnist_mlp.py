@@ -135,11 +135,12 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
-    args.precision = precision.choose(args.precision)  # the run's first line: "precision: ... (why)"
+    args.precision, why = precision.resolve(args.precision)  # auto: what this machine runs fast; fixed by the run
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS, writer=distribute.is_chief(strategy))
     set_seed(args.seed)
 
     X_train, y_train, X_val, y_val, X_test, y_test = load_data(args.data_dir, args.download)
+    print(precision.line(args.precision, why))
     with distribute.scope(strategy):
         network = get_model()
         run.record_model(get_mlp_model, [None, 784], keep=BOOK_KEEP)  # how export rebuilds it (run.json)

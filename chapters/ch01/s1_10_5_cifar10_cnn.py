@@ -175,7 +175,7 @@ def epochs_of(train_dl):
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
-    args.precision = precision.choose(args.precision)  # the run's first line: "precision: ... (why)"
+    args.precision, why = precision.resolve(args.precision)  # auto: what this machine runs fast; fixed by the run
     location = find_dataset("cifar10", args.data_dir)
     # On the 500 tiny images, batches of 128 are 4 steps an epoch: too few for the BatchNorm moving
     # averages (decay 0.99, started at 0) to settle, and test accuracy would stay at chance.
@@ -188,6 +188,7 @@ def main(argv=None):
     run.fix(**recipes.fixed_fields(recipe))
     set_seed(args.seed)
     train_dl, test_dl, val_dl = load_data(args, recipe, location)
+    print(precision.line(args.precision, why))
     run.fix(examples=len(train_dl.dataset))
 
     # Build the model

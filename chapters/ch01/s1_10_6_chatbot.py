@@ -185,7 +185,7 @@ class SampleReplies(train.Hook):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_model_fits(args, vocabulary_size=4)  # before any data loads; again once the vocabulary is known
-    args.precision = precision.choose(args.precision)  # the run's first line: "precision: ... (why)"
+    args.precision, why = precision.resolve(args.precision)  # auto: what this machine runs fast; fixed by the run
     run = session.open_run(args, argv, prog=PROG, keys=RUN_KEYS)
     set_seed(args.seed)
 
@@ -198,6 +198,7 @@ def main(argv=None):
     check_model_fits(args, len(vocab))
     print(f"corpus: {len(enc)} distinct pairs, vocabulary {len(vocab)} words, "
           f"query length {args.query_len}, decoder length {args.decoder_seq_length}")
+    print(precision.line(args.precision, why))
 
     # Model: the book's Seq2seq(...) call (dlbook.models.seq2seq.get_seq2seq_model)
     model_ = run.build(get_seq2seq_model, vocabulary_size=len(vocab), decoder_seq_length=args.decoder_seq_length,

@@ -60,14 +60,15 @@ def fit(network, train_op, cost, X_train, y_train, acc=None, batch_size=100, n_e
                    tensorboard_epoch_freq=tensorboard_epoch_freq)
     if session is not None and checkpoint_dir is not None:
         raise UsageError("give checkpoint_dir or session, not both")
-    precision = precisions.choose(precision) if precision == "auto" and verbose else \
-        precisions.resolve(precision)[0]
+    asked, (precision, why) = precision, precisions.resolve(precision)
     X_train, y_train, X_val, y_val = checked_fit_data(network, X_train, y_train, X_val, y_val, early_stopping)
     run = session or open_session(checkpoint_dir, resume="auto")
     run.fix(batch_size=batch_size, shuffle=shuffle, seed=seed, examples=len(X_train),
             data=fingerprint(X_train, y_train), precision=precision)
     with (strategy or tf.distribute.get_strategy()).scope():  # errata: fit-second-call
         run.restore(network, train_op, verbose=bool(verbose))  # the optimizer is built before tracing
+    if asked == "auto" and verbose:
+        print(precisions.line(precision, why), flush=True)
     seed = run.state.setdefault("seed", int(np.random.randint(2**31)) if seed is None else seed)
     step, evaluation_step = _steps(network, train_op, cost, acc, spec(X_train), spec(y_train), strategy,
                                    precisions.COMPUTE_DTYPES[precision])
