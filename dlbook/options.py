@@ -198,11 +198,12 @@ def add_training_args(parser, *, epochs, batch_size, output_dir, data_dir=True):
     parser.add_argument("--tensorboard", default=None, metavar="DIR",
                         help="write TensorBoard logs into DIR: every epoch's metrics as scalars "
                              "(view them with `tensorboard --logdir DIR`)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
                         help="mixed_bfloat16: compute in bfloat16, keep the weights, BatchNorm statistics and "
                              "the loss in float32 (faster only on CPUs with AVX512_BF16 or AMX and GPUs of "
                              "compute capability 8+; slower than float32 elsewhere); auto: mixed_bfloat16 "
-                             "where it is fast, else float32; the saved files are float32 either way")
+                             "where it is fast, else float32; the saved files are float32 either way (default: "
+                             "float32; auto with 1.10.5's --recipe fast)")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue the run saved in --output-dir (with the same options)")

@@ -9,8 +9,8 @@ environment variable silences (TF_CPP_MIN_LOG_LEVEL, ABSL_MIN_LOG_LEVEL, GLOG_mi
 (twice), and the cpu_feature_guard notice. :func:`import_tensorflow` imports TensorFlow with fd 2
 pointed at a temporary file, then restores it and writes back every line that is not one of
 these (:data:`NOISE`): real warnings and errors still show, during the import and after it.
-Nothing about TensorFlow changes: no environment variable is set (TF_CPP_MIN_LOG_LEVEL and
-TF_ENABLE_ONEDNN_OPTS stay the user's), so the same kernels run and the same warnings show.
+Nothing about TensorFlow changes here: no environment variable is set (TF_CPP_MIN_LOG_LEVEL stays
+the user's), so the same warnings show.
 
     from dlbook.quiet import import_tensorflow
     import_tensorflow(debug="--debug" in sys.argv)   # before anything imports tensorflow

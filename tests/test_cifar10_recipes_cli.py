@@ -50,6 +50,21 @@ def test_tuned_recipe_trains_on_its_schedule(tmp_path, capsys):
     assert meta["history"]["lr"][-1] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_fast_recipe_is_the_tuned_one_in_20_epochs_at_the_machines_precision(tmp_path, capsys, monkeypatch):
+    """--recipe fast: the tuned techniques, a 1-epoch warm-up, 20 epochs unless given, and
+    --precision auto unless given (what auto picks is tested in test_precision)."""
+    assert recipes.FAST == recipes.dataclasses.replace(recipes.TUNED, epochs=20, warmup_epochs=1.0)
+    monkeypatch.setattr(chapter.precision, "resolve", lambda name: ("float32", f"asked {name}"))
+    args = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--epochs", "2",
+            "--recipe", "fast", "--output-dir", str(tmp_path / "run")]
+    assert chapter.main(args) == 0
+    out = capsys.readouterr().out
+    assert "recipe fast: sgd 0.05 (cosine, warm-up 1 epochs), weight decay 0.001" in out
+    assert "precision: float32 (asked auto)" in out
+    assert chapter.main(args[:-2] + ["--precision", "float32", "--output-dir", str(tmp_path / "b")]) == 0
+    assert "precision: float32 (asked float32)" in capsys.readouterr().out
+
+
 def test_book_recipe_is_the_listings_constant_adam(tmp_path):
     args = ["--data-dir", str(_write_cifar(tmp_path / "data")), "--batch-size", "16", "--epochs", "2",
             "--output-dir", str(tmp_path / "run")]
@@ -137,7 +152,7 @@ def test_resume_refuses_another_recipe_naming_the_option(tmp_path, capsys):
 @pytest.mark.parametrize("bad, named", [
     (["--dense-keep", "1.5"], "--dense-keep"), (["--dense-keep", "0"], "--dense-keep"),
     (["--weight-decay", "-1"], "--weight-decay"), (["--weight-decay", "nan"], "--weight-decay"),
-    (["--recipe", "fast"], "--recipe"), (["--batch-norm", "maybe"], "--batch-norm"),
+    (["--recipe", "fastest"], "--recipe"), (["--batch-norm", "maybe"], "--batch-norm"),
     (["--early-stopping", "-2"], "--early-stopping"), (["--learning-rate", "inf"], "--learning-rate"),
     (["--recipe", "tuned", "--epochs", "2"], "warmup_epochs"),
     (["--early-stopping", "2", "--validation-images", "40"], "--validation-images"),

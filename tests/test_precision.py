@@ -268,3 +268,31 @@ def test_an_explicit_choice_is_kept_with_a_warning_where_bf16_is_slow():
         "mixed_bfloat16", "as asked; " + precision.NO_BF16)
     with pytest.raises(UsageError, match="precision must be one of float32, mixed_bfloat16, auto"):
         precision.resolve("float16")
+
+
+@pytest.mark.parametrize("environ, machine, expected", [
+    ({}, "x86_64", "1"), ({"TF_ENABLE_ONEDNN_OPTS": ""}, "x86_64", "1"),
+    ({"TF_ENABLE_ONEDNN_OPTS": "0"}, "x86_64", "0"),  # the user's choice stays
+    ({}, "aarch64", None)])                          # elsewhere TensorFlow's own default
+def test_onednn_is_preferred_on_x86_64_unless_the_user_chose(environ, machine, expected, monkeypatch):
+    monkeypatch.delitem(__import__("sys").modules, "tensorflow")  # as before TensorFlow loads
+    precision.prefer_onednn(environ, machine=machine)
+    assert environ.get(precision.ONEDNN_ENV) == expected
+
+
+def test_once_tensorflow_is_loaded_the_environment_is_left_alone():
+    environ = {}
+    precision.prefer_onednn(environ, machine="x86_64")  # tensorflow is imported in this process
+    assert environ == {}
+
+
+@pytest.mark.skipif(__import__("platform").machine().lower() not in ("x86_64", "amd64"), reason="x86-64 only")
+def test_importing_dlbook_first_turns_tensorflows_onednn_on():
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    code = ("import dlbook; from tensorflow.python.util import _pywrap_util_port as port; "
+            "print(port.IsMklEnabled())")  # TensorFlow's own report of its oneDNN kernels
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "True", out.stderr

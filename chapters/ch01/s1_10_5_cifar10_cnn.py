@@ -122,7 +122,7 @@ def evaluation(net, optimizer, test_dl, val_dl=None, compute_dtype=None):
 def parse_args(argv):
     parser = make_parser(prog=PROG, description="The book's BatchNorm CNN trained on CIFAR-10 with the Dataloader "
                                                 "API, by the listing's recipe or a tuned one (--recipe). Unless "
-                                                "given, --epochs is 10 (book) or 30 (tuned) on CIFAR-10 and 15 "
+                                                "given, --epochs is 10 (book), 30 (tuned) or 20 (fast) on CIFAR-10 and 15 "
                                                 "on the tiny subset; --batch-size 128, or 32 on the tiny subset.")
     add_training_args(parser, epochs=None, batch_size=None, output_dir="runs/cifar10_cnn")
     distribute.add_strategy_args(parser)
@@ -175,12 +175,14 @@ def epochs_of(train_dl):
 def main(argv=None):
     args = parse_args(argv)
     strategy = distribute.strategy_from_args(args)  # first: a bad TF_CONFIG fails before the data loads
-    args.precision, why = precision.resolve(args.precision)  # auto: what this machine runs fast; fixed by the run
+    args.precision, why = precision.resolve(  # auto: what this machine runs fast; fixed by the run
+        args.precision or recipes.PRECISION.get(args.recipe))
     location = find_dataset("cifar10", args.data_dir)
     # On the 500 tiny images, batches of 128 are 4 steps an epoch: too few for the BatchNorm moving
     # averages (decay 0.99, started at 0) to settle, and test accuracy would stay at chance.
     args.batch_size = args.batch_size or (32 if location.tiny else 128)
-    args.epochs = args.epochs or (15 if location.tiny else 10 if args.recipe == "book" else 30)
+    args.epochs = args.epochs or (15 if location.tiny else 10 if args.recipe == "book"
+                                  else recipes.RECIPES[args.recipe].epochs)
     if location.tiny and args.validation_images is None:  # the recipe's 2,000 are more than the tiny set
         args.validation_images = 50
     recipe = recipes.recipe_from_args(args, epochs=args.epochs, batch_size=args.batch_size)
