@@ -33,6 +33,11 @@ measurable); augmenting per image instead of per batch costs ~5%.
     python scripts/bench_cifar_step.py                       # ~5 minutes on 2 shared cores
     python scripts/bench_cifar_step.py --images 2560 --repeats 3
     python scripts/bench_cifar_step.py --deterministic --skip-pipeline   # as 1.10.5 runs (set_seed)
+    python scripts/bench_cifar_step.py --precision --images 640 --repeats 3   # float32 vs mixed_bfloat16
+
+``--precision`` measures instead the dlbook step and the Keras network each in float32 and in
+mixed_bfloat16 (Keras' dtype policy; dlbook's --precision). Every contender runs the same kernels
+library: dlbook, imported first, turns on TensorFlow's oneDNN kernels (dlbook.precision.prefer_onednn).
 """
 import argparse
 import os
@@ -88,19 +93,21 @@ def xla_train_step(net, optimizer):
     return train_step
 
 
-def keras_cnn(jit_compile="auto"):
-    """The 1.10.5 network in Keras, compiled for sparse cross-entropy on logits with Adam."""
+def keras_cnn(jit_compile="auto", dtype="float32"):
+    """The 1.10.5 network in Keras, compiled for sparse cross-entropy on logits with Adam; ``dtype``
+    a Keras dtype policy ("mixed_bfloat16": bfloat16 compute, float32 variables and logits)."""
     layers = tf.keras.layers
     model = tf.keras.Sequential([tf.keras.Input((24, 24, 3))])
     for _ in range(2):
-        model.add(layers.Conv2D(64, 5, padding="same", use_bias=False))
-        model.add(layers.BatchNormalization(momentum=0.99))
-        model.add(layers.ReLU())
-        model.add(layers.MaxPool2D(3, 2, padding="same"))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(384, activation="relu"))
-    model.add(layers.Dense(192, activation="relu"))
-    model.add(layers.Dense(10))
+        model.add(layers.Conv2D(64, 5, padding="same", use_bias=False, dtype=dtype))
+        model.add(layers.BatchNormalization(momentum=0.99, dtype=dtype))
+        model.add(layers.ReLU(dtype=dtype))
+        model.add(layers.MaxPool2D(3, 2, padding="same", dtype=dtype))
+    model.add(layers.Flatten(dtype=dtype))
+    model.add(layers.Dense(384, activation="relu", dtype=dtype))
+    model.add(layers.Dense(192, activation="relu", dtype=dtype))
+    model.add(layers.Dense(10, dtype=dtype))
+    model.add(layers.Activation("linear", dtype="float32"))  # the logits in float32, as dlbook's step
     model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=jit_compile)
@@ -130,11 +137,12 @@ def seeded(train_step):
     return lambda X_batch, y_batch: train_step(X_batch, y_batch, train.position(0, 0, next(steps)))
 
 
-def tl_contender(images, labels, xla, **loader_options):
+def tl_contender(images, labels, xla, compute_dtype=None, **loader_options):
     net = get_model_batchnorm([None, 24, 24, 3])
     optimizer = tf.optimizers.Adam(LEARNING_RATE)
     step = xla_train_step(net, optimizer) if xla else seeded(train.train_step(
-        net, optimizer, tl.cost.cross_entropy, metric=accuracy, signature=SIGNATURE + [train.POSITION]))
+        net, optimizer, tl.cost.cross_entropy, metric=accuracy, signature=SIGNATURE + [train.POSITION],
+        compute_dtype=compute_dtype))
     net.train()
     if loader_options.pop("in_memory", False):
         batches = [(tf.constant(x), tf.constant(y)) for x, y in loader(images, labels)]
@@ -142,8 +150,8 @@ def tl_contender(images, labels, xla, **loader_options):
     return tl_epoch(step, loader(images, labels, **loader_options))
 
 
-def keras_contender(images, labels, jit_compile):
-    model, data = keras_cnn(jit_compile), loader(images, labels)
+def keras_contender(images, labels, jit_compile, dtype="float32"):
+    model, data = keras_cnn(jit_compile, dtype), loader(images, labels)
     epochs = iter(range(10**6))
     return lambda: model.fit(data.as_tf_dataset(next(epochs)), epochs=1, shuffle=False, verbose=0)
 
@@ -172,12 +180,28 @@ def report(rates, baseline="keras model.fit"):
     return medians
 
 
+def precision_rows(images, labels, repeats):
+    """The 1.10.5 step and the Keras network, each in float32 and in mixed_bfloat16; the mixed rows
+    against the float32 ones, dlbook against Keras in each precision."""
+    runs = {"dlbook step": tl_contender(images, labels, xla=False),
+            "dlbook step, mixed_bfloat16": tl_contender(images, labels, xla=False, compute_dtype="bfloat16"),
+            "keras model.fit": keras_contender(images, labels, jit_compile="auto"),
+            "keras model.fit, mixed_bfloat16": keras_contender(images, labels, "auto", dtype="mixed_bfloat16")}
+    medians = report(measure(runs, len(images), repeats))
+    for a, b in (("dlbook step, mixed_bfloat16", "dlbook step"), ("keras model.fit, mixed_bfloat16", "keras model.fit"),
+                 ("dlbook step, mixed_bfloat16", "keras model.fit, mixed_bfloat16")):
+        print(f"  {a} / {b}: {medians[a][0] / medians[b][0]:.2f}x wall, {medians[a][1] / medians[b][1]:.2f}x per CPU-second")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=5120, help="images per measured epoch")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--skip-pipeline", action="store_true", help="only the four step contenders")
+    parser.add_argument("--precision", action="store_true",
+                        help="only the precision rows: dlbook's step and Keras, each in float32 and mixed_bfloat16")
     parser.add_argument("--deterministic", action="store_true",
                         help="TF op determinism on for every contender (as set_seed does in 1.10.5)")
     args = parser.parse_args(argv)
@@ -187,6 +211,8 @@ def main(argv=None):
           f"epoch, op determinism {'on' if args.deterministic else 'off'}, on {os.cpu_count()} CPU cores "
           f"(load average {os.getloadavg()[0]:.1f} at start)")
 
+    if args.precision:
+        return precision_rows(images, labels, args.repeats)
     runs = {
         "dlbook step": tl_contender(images, labels, xla=False),
         "dlbook step, XLA": tl_contender(images, labels, xla=True),

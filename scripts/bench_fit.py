@@ -13,6 +13,8 @@ Contenders (samples counted are the samples actually trained on):
   dlbook fit          dlbook.train.fit(..., n_epoch=1, verbose=0): every sample, last batch included
   dlbook fit, seed=0  the same with a seed: the dropout masks come from (seed, epoch, step), given
                       to the same compiled step (exact resume at no cost: no re-tracing)
+  dlbook fit, seed=0, mixed_bfloat16
+                      the seeded fit with fit(precision="mixed_bfloat16") (--precision of 1.10.4)
   tl.utils.fit        TensorLayer 2.2.5's fit: drops the last partial batch
   keras model.fit     the same network as a keras.Sequential, compiled with the same loss/optimizer
 
@@ -73,6 +75,7 @@ def contenders(X, y):
         return get_mlp_model([None, 784], keep=BOOK_KEEP), tf.optimizers.Adam(LEARNING_RATE)
 
     (dlbook_model, dlbook_optimizer), (seeded_model, seeded_optimizer) = book_mlp(), book_mlp()
+    mixed_model, mixed_optimizer = book_mlp()
     tl_model, tl_optimizer = book_mlp()
     tl_optimizer.build(tl_model.trainable_weights)  # else TL's module-level tf.function fails (notes item 8)
     keras_model = keras_mlp()
@@ -82,6 +85,9 @@ def contenders(X, y):
         "dlbook fit, seed=0": (lambda: fit(seeded_model, seeded_optimizer, tl.cost.cross_entropy, X, y,
                                            acc=accuracy, batch_size=BATCH_SIZE, n_epoch=1, seed=0,
                                            verbose=0), n),
+        "dlbook fit, seed=0, mixed_bfloat16": (
+            lambda: fit(mixed_model, mixed_optimizer, tl.cost.cross_entropy, X, y, acc=accuracy, batch_size=BATCH_SIZE,
+                        n_epoch=1, seed=0, verbose=0, precision="mixed_bfloat16"), n),
         "tl.utils.fit": (lambda: tl.utils.fit(tl_model, tl_optimizer, tl.cost.cross_entropy, X, y,
                                               acc=accuracy, batch_size=BATCH_SIZE, n_epoch=1),
                          n // BATCH_SIZE * BATCH_SIZE),
@@ -123,10 +129,10 @@ def _paired(rates, a, b):
 
 def report(title, rates):
     medians = {name: statistics.median(values) for name, values in rates.items()}
-    print(f"\n{'contender':<20} {'median ' + title:>30}  {'min':>7}  {'max':>7}  "
+    print(f"\n{'contender':<36} {'median ' + title:>30}  {'min':>7}  {'max':>7}  "
           f"{'vs tl.utils.fit':>15}  {'vs keras':>8}")
     for name, median in medians.items():
-        print(f"{name:<20} {median:>30,.0f}  {min(rates[name]):>7,.0f}  {max(rates[name]):>7,.0f}  "
+        print(f"{name:<36} {median:>30,.0f}  {min(rates[name]):>7,.0f}  {max(rates[name]):>7,.0f}  "
               f"{median / medians['tl.utils.fit']:>14.2f}x  {median / medians['keras model.fit']:>7.2f}x")
     seeded, unseeded, tl_fit = "dlbook fit, seed=0", "dlbook fit", "tl.utils.fit"
     checks = [("seeded / unseeded", seeded, unseeded, lambda r: abs(r - 1) <= 0.03, "within 3%"),
@@ -136,6 +142,9 @@ def report(title, rates):
         of_medians, paired = medians[a] / medians[b], _paired(rates, a, b)
         print(f"  {label:<24} {of_medians:.3f}x (median of paired ratios {paired:.3f}x); "
               f"target {target}: {'met' if ok(of_medians) else 'NOT met'}")
+    mixed = "dlbook fit, seed=0, mixed_bfloat16"
+    print(f"  {'mixed / seeded float32':<24} {medians[mixed] / medians[seeded]:.3f}x (median of paired ratios "
+          f"{_paired(rates, mixed, seeded):.3f}x)")
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ transcript (`$ command` then its output) the output lines shown must be printed.
 
 Not run, because they need the network or hours, or are this suite: `pip`, `python -m pytest`,
 `dlbook download`, `scripts/build_site.py` (tests/test_site.py builds the site), the whole
-`scripts/cifar_ablation.py`, and the two-process `--strategy multiworker` job (tests/test_distribute.py
+`scripts/cifar_ablation.py`, `scripts/time_to_accuracy.py`, and the two-process `--strategy multiworker` job (tests/test_distribute.py
 runs one). For those the extras named must exist and the command must answer `--help`.
 A block that is in both READMEs (comments aside) runs once, in the README.md test.
 """
@@ -29,7 +29,7 @@ READMES = ("README.md", "README.zh.md")
 BLOCK = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 TRAINING = {"1.10.1", "1.10.4", "1.10.5", "1.10.6"}
 NOT_RUN = re.compile(r"^(pip|python -m pytest|dlbook download|python scripts/build_site\.py|"
-                     r"python scripts/cifar_ablation\.py$)")
+                     r"python scripts/cifar_ablation\.py$|python scripts/time_to_accuracy\.py$)")
 STATELESS = {"dlbook list", "dlbook figures"}   # run once per test, wherever they appear
 SMALLER = {"1.10.6": ["--max-pairs", "40", "--n-layer", "1", "--n-units", "32", "--emb-dim", "32"]}
 
@@ -77,7 +77,8 @@ def quick(argv, empty):
         next((s.number for s in SECTION_LIST if argv[:3] == ["python", "-m", f"chapters.ch01.{s.module}"]), None)
     if section not in TRAINING:
         return argv
-    argv = argv + ["--epochs", "3" if "tuned" in argv else "1"]   # the tuned recipe warms up over 2 epochs
+    warms_up = "tuned" in argv or "fast" in argv   # these recipes warm up over 2 and 1 epochs
+    argv = argv + ["--epochs", "3" if warms_up else "1"]
     return argv + SMALLER.get(section, [])
 
 
